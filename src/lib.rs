@@ -1,0 +1,8 @@
+//! evaltop: a terminal console that reconciles the Docker engine and Redis
+//! into one live picture of every evaluation, and flags what is wrong.
+
+pub mod model;
+pub mod names;
+pub mod protocol;
+pub mod sanitize;
+pub mod sources;

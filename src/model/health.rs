@@ -1,0 +1,451 @@
+//! Health flags: computed purely from one record, the sources' coverage and
+//! `now`. A flag carries its evidence as data; its reason is worded only
+//! when shown, so that assessing 100,000 records allocates nothing for the
+//! healthy ones.
+
+use super::observation::{ContainerState, Status};
+use super::record::EvalRecord;
+use super::state::State;
+use super::time::{Ts, human_duration};
+
+/// How loud a flag is. `Info` never makes `check` fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Alarm,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Alarm => "alarm",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlagKind {
+    LostCompletion,
+    Overdue,
+    EmptyFailure,
+    Orphan,
+    StaleRunning,
+    Silent,
+    TimedOut,
+}
+
+impl FlagKind {
+    pub const ALL: [FlagKind; 7] = [
+        FlagKind::LostCompletion,
+        FlagKind::Overdue,
+        FlagKind::EmptyFailure,
+        FlagKind::Orphan,
+        FlagKind::StaleRunning,
+        FlagKind::Silent,
+        FlagKind::TimedOut,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FlagKind::LostCompletion => "lost-completion",
+            FlagKind::Overdue => "overdue",
+            FlagKind::EmptyFailure => "empty-failure",
+            FlagKind::Orphan => "orphan",
+            FlagKind::StaleRunning => "stale-running",
+            FlagKind::Silent => "silent",
+            FlagKind::TimedOut => "timed-out",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<FlagKind> {
+        FlagKind::ALL.into_iter().find(|k| k.name() == text)
+    }
+}
+
+/// Why a container is called an orphan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrphanKind {
+    /// Still running though its evaluation is terminal.
+    RunningAfterTerminal,
+    /// Exited, the evaluation terminal, and nobody removed it.
+    NotRemoved,
+    /// Running, and Redis has no trace of the evaluation.
+    UnknownToRedis,
+    /// Exited and not removed; Redis has no trace, and evaltop was not
+    /// watching when it ended, so whether a completion was published is
+    /// unknown.
+    ExitedUnaccounted,
+}
+
+/// A flag with its evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flag {
+    Overdue {
+        deadline: Ts,
+        over_ms: i64,
+        timeout_secs: u32,
+    },
+    LostCompletion {
+        ended_at: Ts,
+        ended_ago_ms: i64,
+        exit_code: Option<i64>,
+        removed: bool,
+        held_running: bool,
+    },
+    EmptyFailure {
+        status: Status,
+        evidence: Option<String>,
+    },
+    Orphan {
+        kind: OrphanKind,
+        state: ContainerState,
+        for_ms: i64,
+        status: Option<Status>,
+    },
+    StaleRunning,
+    Silent {
+        quiet_ms: i64,
+    },
+    TimedOut {
+        exit_code: Option<i64>,
+        runtime_ms: Option<i64>,
+        timeout_secs: Option<u32>,
+    },
+}
+
+impl Flag {
+    pub fn kind(&self) -> FlagKind {
+        match self {
+            Flag::Overdue { .. } => FlagKind::Overdue,
+            Flag::LostCompletion { .. } => FlagKind::LostCompletion,
+            Flag::EmptyFailure { .. } => FlagKind::EmptyFailure,
+            Flag::Orphan { .. } => FlagKind::Orphan,
+            Flag::StaleRunning => FlagKind::StaleRunning,
+            Flag::Silent { .. } => FlagKind::Silent,
+            Flag::TimedOut { .. } => FlagKind::TimedOut,
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match self {
+            Flag::Overdue { .. } | Flag::LostCompletion { .. } => Severity::Alarm,
+            Flag::EmptyFailure { evidence, .. } => match evidence {
+                Some(_) => Severity::Alarm,
+                None => Severity::Info,
+            },
+            Flag::Orphan { .. } | Flag::StaleRunning | Flag::Silent { .. } => Severity::Warning,
+            Flag::TimedOut { .. } => Severity::Info,
+        }
+    }
+
+    /// One line with the evidence, e.g. "container exited 1 at
+    /// 00:55:16.182, 41s ago; no completion seen; still held as running".
+    pub fn reason(&self) -> String {
+        match self {
+            Flag::Overdue {
+                deadline,
+                over_ms,
+                timeout_secs,
+            } => format!(
+                "running {} past its {timeout_secs}s timeout (deadline {})",
+                human_duration(*over_ms),
+                deadline.clock()
+            ),
+            Flag::LostCompletion {
+                ended_at,
+                ended_ago_ms,
+                exit_code,
+                removed,
+                held_running,
+            } => {
+                let how = match exit_code {
+                    Some(code) => format!("exited {code}"),
+                    None if *removed => "was removed".to_string(),
+                    None => "ended".to_string(),
+                };
+                let mut text = format!(
+                    "container {how} at {}, {} ago; no evaluation:completed or evaluation:failed seen",
+                    ended_at.clock(),
+                    human_duration(*ended_ago_ms)
+                );
+                if *held_running {
+                    text.push_str("; Redis still holds it as running");
+                }
+                text
+            }
+            Flag::EmptyFailure { status, evidence } => match evidence {
+                Some(evidence) => format!(
+                    "{} with empty output and error, but {evidence}",
+                    status.name()
+                ),
+                None => format!(
+                    "{} with empty output and error; no sign it printed anything",
+                    status.name()
+                ),
+            },
+            Flag::Orphan {
+                kind,
+                state,
+                for_ms,
+                status,
+            } => {
+                let status = status.map_or("unknown", Status::name);
+                let age = human_duration(*for_ms);
+                match kind {
+                    OrphanKind::RunningAfterTerminal => {
+                        format!("container {} though the evaluation is {status}", state.name())
+                    }
+                    OrphanKind::NotRemoved => format!(
+                        "container {} {age} after the evaluation became {status}; nobody removed it",
+                        state.name()
+                    ),
+                    OrphanKind::UnknownToRedis => {
+                        format!("container running for {age}; Redis has no trace of the evaluation")
+                    }
+                    OrphanKind::ExitedUnaccounted => format!(
+                        "container {} for {age} and not removed; no status in Redis (ended before evaltop watched)",
+                        state.name()
+                    ),
+                }
+            }
+            Flag::StaleRunning => {
+                "in running_evaluations, but eval:{id}:running is gone and there is no container"
+                    .to_string()
+            }
+            Flag::Silent { quiet_ms } => format!(
+                "running, and no log message or heartbeat for {}",
+                human_duration(*quiet_ms)
+            ),
+            Flag::TimedOut {
+                exit_code,
+                runtime_ms,
+                timeout_secs,
+            } => {
+                let mut text = String::from("timed out");
+                if let Some(code) = exit_code {
+                    text.push_str(&format!(": exit {code}"));
+                }
+                if let (Some(runtime), Some(timeout)) = (runtime_ms, timeout_secs) {
+                    text.push_str(&format!(
+                        " after {} of a {timeout}s limit",
+                        human_duration(*runtime)
+                    ));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// What the flags depend on besides the record itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HealthContext {
+    pub now: Ts,
+    pub grace_ms: i64,
+    pub silent_after_ms: i64,
+    /// Docker is connected and has listed its containers since.
+    pub docker_synced: bool,
+    /// Redis is connected and has read its keys since.
+    pub redis_synced: bool,
+    /// Since when Redis pub/sub has been watched without a gap: a message
+    /// published after this would have been seen.
+    pub redis_watching_since: Option<Ts>,
+}
+
+impl HealthContext {
+    pub fn of(state: &State, now: Ts) -> Self {
+        HealthContext {
+            now,
+            grace_ms: state.settings.grace_ms,
+            silent_after_ms: state.settings.silent_after_ms,
+            docker_synced: state.docker.synced(),
+            redis_synced: state.redis.synced(),
+            redis_watching_since: state.redis.watching_since(),
+        }
+    }
+
+    fn watched_redis_at(&self, at: Ts) -> bool {
+        self.redis_watching_since.is_some_and(|since| since <= at)
+    }
+}
+
+/// Exit codes that mean the executor's timeout ended the container.
+const TIMEOUT_EXIT_CODES: [i64; 3] = [124, 137, 143];
+/// A run this close to its limit, or longer, ended on the timeout.
+const TIMEOUT_SLACK_MS: i64 = 1_000;
+
+/// Every flag that holds for `record` at `ctx.now`, most severe first.
+pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let now = ctx.now;
+    let redis = &record.redis;
+    let terminal = redis.is_terminal();
+
+    if let Some(docker) = &record.docker {
+        let state = docker.state;
+        if state.is_some_and(ContainerState::is_live)
+            && let Some(deadline) = docker.deadline()
+            && now > deadline
+        {
+            flags.push(Flag::Overdue {
+                deadline,
+                over_ms: now.since(deadline),
+                timeout_secs: docker.timeout_secs.unwrap_or_default(),
+            });
+        }
+
+        let ended_at = docker.ended_at().or_else(|| {
+            // Listed as exited but never inspected: it ended before we saw it.
+            state
+                .filter(|s| s.has_ended())
+                .map(|_| docker.first_seen)
+        });
+        if let (Some(state), Some(ended_at)) = (state, ended_at)
+            && !terminal
+        {
+            let ended_ago_ms = now.since(ended_at);
+            let held_running = redis.holds_running();
+            let expected_completion = held_running
+                || redis.status.is_some()
+                || ctx.watched_redis_at(ended_at);
+            if ended_ago_ms > ctx.grace_ms {
+                if expected_completion {
+                    flags.push(Flag::LostCompletion {
+                        ended_at,
+                        ended_ago_ms,
+                        exit_code: docker.exit_code,
+                        removed: state == ContainerState::Removed,
+                        held_running,
+                    });
+                } else if docker.exists() {
+                    flags.push(Flag::Orphan {
+                        kind: OrphanKind::ExitedUnaccounted,
+                        state,
+                        for_ms: ended_ago_ms,
+                        status: redis.status,
+                    });
+                }
+            }
+        }
+
+        if let Some(state) = state
+            && docker.exists()
+        {
+            if terminal {
+                let terminal_at = redis.terminal_at().unwrap_or(now);
+                if state.is_live() {
+                    flags.push(Flag::Orphan {
+                        kind: OrphanKind::RunningAfterTerminal,
+                        state,
+                        for_ms: now.since(terminal_at),
+                        status: redis.status.or(redis.storage_status),
+                    });
+                } else if state.has_ended() {
+                    let since = ended_at.unwrap_or(terminal_at).max(terminal_at);
+                    if now.since(since) > ctx.grace_ms {
+                        flags.push(Flag::Orphan {
+                            kind: OrphanKind::NotRemoved,
+                            state,
+                            for_ms: now.since(since),
+                            status: redis.status.or(redis.storage_status),
+                        });
+                    }
+                }
+            } else if state.is_live() && !redis.has_heard_of() && ctx.redis_synced {
+                let since = docker
+                    .started_at
+                    .unwrap_or(docker.first_seen)
+                    .max(ctx.redis_watching_since.unwrap_or(now));
+                if now.since(since) > ctx.grace_ms {
+                    flags.push(Flag::Orphan {
+                        kind: OrphanKind::UnknownToRedis,
+                        state,
+                        for_ms: now.since(docker.started_at.unwrap_or(docker.first_seen)),
+                        status: None,
+                    });
+                }
+            }
+        }
+    }
+
+    if let Some(status) = redis.status.filter(|s| s.is_failure())
+        && redis.output_len.unwrap_or(0) == 0
+        && redis.error_len.unwrap_or(0) == 0
+    {
+        flags.push(Flag::EmptyFailure {
+            status,
+            evidence: record.output_evidence(),
+        });
+    }
+
+    if redis.in_running_set
+        && redis.running_key.is_none()
+        && ctx.redis_synced
+        && ctx.docker_synced
+        && !record.docker.as_ref().is_some_and(|d| d.exists())
+        && now.since(record.first_seen) > ctx.grace_ms
+    {
+        flags.push(Flag::StaleRunning);
+    }
+
+    let live_container = record.container_state().is_some_and(ContainerState::is_live);
+    if !terminal
+        && (live_container || redis.status == Some(Status::Running))
+        && let Some(watching) = ctx.redis_watching_since
+    {
+        let last_sign = [
+            redis.last_log_at,
+            redis.first_seen(Status::Running),
+            record.docker.as_ref().and_then(|d| d.started_at),
+            Some(watching),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(watching);
+        let quiet_ms = now.since(last_sign);
+        if quiet_ms > ctx.silent_after_ms {
+            flags.push(Flag::Silent { quiet_ms });
+        }
+    }
+
+    if let Some(flag) = timed_out(record) {
+        flags.push(flag);
+    }
+
+    flags.sort_by_key(|f| std::cmp::Reverse(f.severity()));
+    flags
+}
+
+fn timed_out(record: &EvalRecord) -> Option<Flag> {
+    let timeout_secs = record.timeout_secs();
+    if record.redis.status == Some(Status::Timeout) {
+        return Some(Flag::TimedOut {
+            exit_code: record.exit_code(),
+            runtime_ms: None,
+            timeout_secs,
+        });
+    }
+    let docker = record.docker.as_ref()?;
+    let exit_code = docker.exit_code.or(record.redis.exit_code)?;
+    if !TIMEOUT_EXIT_CODES.contains(&exit_code) {
+        return None;
+    }
+    let runtime_ms = docker
+        .finished_at?
+        .since(docker.created_at.or(docker.started_at)?);
+    let timeout = timeout_secs?;
+    (runtime_ms + TIMEOUT_SLACK_MS >= i64::from(timeout) * 1000).then_some(Flag::TimedOut {
+        exit_code: Some(exit_code),
+        runtime_ms: Some(runtime_ms),
+        timeout_secs: Some(timeout),
+    })
+}
+
+/// The most severe flag's severity, if any.
+pub fn worst(flags: &[Flag]) -> Option<Severity> {
+    flags.iter().map(Flag::severity).max()
+}

@@ -1,0 +1,15 @@
+//! The reconciled model: observations in, one record per evaluation out,
+//! with health flags. Pure: no IO, no clock reads.
+
+pub mod health;
+pub mod merge;
+pub mod observation;
+pub mod record;
+pub mod state;
+pub mod time;
+
+pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
+pub use observation::*;
+pub use record::{DockerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
+pub use state::{BlindWindow, Settings, SourceHealth, State};
+pub use time::{Ts, human_duration};

@@ -1,0 +1,320 @@
+//! One record per evaluation: Docker's facts and Redis's facts side by side,
+//! never overwriting each other, and a bounded timeline of what was observed.
+
+use std::collections::VecDeque;
+
+use super::observation::{CapturedLogs, ContainerAction, ContainerState, Source, Status};
+use super::time::Ts;
+
+/// How many timeline entries a record keeps. The first entries (how the
+/// evaluation began) and the newest are what an operator reads; the middle
+/// of a very chatty evaluation is dropped and counted.
+pub const TIMELINE_CAP: usize = 48;
+
+/// What Docker says about an evaluation's container.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DockerSide {
+    pub container_id: String,
+    pub state: Option<ContainerState>,
+    pub executor: Option<String>,
+    pub created_at_label: Option<String>,
+    /// Parsed `created_at` label; `None` when missing or unparseable, and
+    /// then the container is never called overdue.
+    pub created_at: Option<Ts>,
+    pub timeout_secs: Option<u32>,
+    pub exit_code: Option<i64>,
+    /// True when `exit_code` came from an inspect rather than the die
+    /// event's attribute.
+    pub exit_code_inspected: bool,
+    pub oom_killed: bool,
+    pub started_at: Option<Ts>,
+    pub finished_at: Option<Ts>,
+    /// When evaltop learnt the container was gone.
+    pub removed_at: Option<Ts>,
+    pub tty: Option<bool>,
+    /// When evaltop first saw this container.
+    pub first_seen: Ts,
+    /// Time of the newest Docker event applied, so that an older list entry
+    /// cannot undo it.
+    pub last_event_at: Option<Ts>,
+}
+
+impl DockerSide {
+    /// When the process inside ended, as well as evaltop knows: the finish
+    /// time from an inspect, else when it learnt of the removal.
+    pub fn ended_at(&self) -> Option<Ts> {
+        match self.state {
+            Some(state) if state.has_ended() => self.finished_at.or(self.removed_at),
+            _ => None,
+        }
+    }
+
+    /// The deadline the executor should have enforced.
+    pub fn deadline(&self) -> Option<Ts> {
+        let created = self.created_at?;
+        let timeout = self.timeout_secs?;
+        Some(created.plus_millis(i64::from(timeout) * 1000))
+    }
+
+    pub fn exists(&self) -> bool {
+        !matches!(self.state, Some(ContainerState::Removed) | None)
+    }
+}
+
+/// What Redis says about an evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RedisSide {
+    /// The status that stands: progresses forward only, and the first
+    /// terminal status is final.
+    pub status: Option<Status>,
+    /// When each status was first seen (a submitted/queued/.../terminal
+    /// ladder; the phases of the detail view).
+    pub status_seen: Vec<(Status, Ts)>,
+    pub executor_id: Option<String>,
+    pub container_id: Option<String>,
+    pub timeout_secs: Option<u32>,
+    /// From the terminal event that stands.
+    pub exit_code: Option<i64>,
+    pub output_len: Option<usize>,
+    pub error_len: Option<usize>,
+    pub error_excerpt: Option<String>,
+    pub manual_update: bool,
+    /// Terminal events that arrived after the one that stands.
+    pub duplicate_terminals: u32,
+    /// The status the storage worker last confirmed.
+    pub storage_status: Option<Status>,
+    pub storage_confirmed_at: Option<Ts>,
+    /// Keys, as of the latest scan (or message that set them).
+    pub in_running_set: bool,
+    pub running_key: Option<RunningKeyFacts>,
+    pub pending: Option<String>,
+    pub latest_log_bytes: Option<usize>,
+    pub latest_log_ttl_ms: Option<i64>,
+    /// Live log messages on `evaluation:{id}:logs`.
+    pub log_messages: u32,
+    pub log_bytes: u64,
+    pub heartbeats: u32,
+    pub last_log_at: Option<Ts>,
+    pub final_log_seen: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunningKeyFacts {
+    pub started_at: Option<Ts>,
+    pub timeout_secs: Option<u32>,
+    pub ttl_ms: Option<i64>,
+    pub seen_at: Ts,
+}
+
+impl RedisSide {
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_some_and(Status::is_terminal)
+            || self.storage_status.is_some_and(Status::is_terminal)
+    }
+
+    pub fn first_seen(&self, status: Status) -> Option<Ts> {
+        self.status_seen
+            .iter()
+            .find(|(seen, _)| *seen == status)
+            .map(|(_, at)| *at)
+    }
+
+    /// When the terminal status that stands was seen.
+    pub fn terminal_at(&self) -> Option<Ts> {
+        self.status_seen
+            .iter()
+            .find(|(status, _)| status.is_terminal())
+            .map(|(_, at)| *at)
+            .or(self.storage_confirmed_at.filter(|_| self.is_terminal()))
+    }
+
+    /// Redis has some trace of this evaluation: a message or a key.
+    pub fn has_heard_of(&self) -> bool {
+        self.status.is_some()
+            || self.storage_status.is_some()
+            || self.in_running_set
+            || self.running_key.is_some()
+            || self.pending.is_some()
+            || self.log_messages > 0
+    }
+
+    /// Redis holds the evaluation as running (status or keys).
+    pub fn holds_running(&self) -> bool {
+        !self.is_terminal()
+            && (self.in_running_set
+                || self.running_key.is_some()
+                || matches!(self.status, Some(Status::Running | Status::Provisioning)))
+    }
+}
+
+/// What one timeline entry says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Happening {
+    /// A status message; `applied` is false when the merge rules kept it
+    /// out (late, duplicate, or after a terminal status).
+    Status {
+        status: Status,
+        applied: bool,
+        manual: bool,
+    },
+    Storage {
+        kind: String,
+        status: Option<Status>,
+    },
+    Container {
+        action: ContainerAction,
+        exit_code: Option<i64>,
+    },
+    ContainerState(ContainerState),
+    ContainerGone,
+    LogsCaptured {
+        bytes: u64,
+    },
+    FirstLogMessage,
+    FinalLogMessage,
+    RunningKeySeen,
+    RunningKeyGone,
+    RunningSetJoined,
+    RunningSetLeft,
+    Note(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEntry {
+    pub at: Ts,
+    pub source: Source,
+    pub what: Happening,
+}
+
+/// A bounded timeline: keeps the first few entries and the newest, counting
+/// what was dropped in between.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    entries: VecDeque<TimelineEntry>,
+    pub dropped: u32,
+}
+
+/// Entries at the head of a timeline that are never evicted.
+const TIMELINE_HEAD: usize = 8;
+
+impl Timeline {
+    pub fn push(&mut self, entry: TimelineEntry) {
+        if self.entries.len() >= TIMELINE_CAP {
+            self.entries.remove(TIMELINE_HEAD);
+            self.dropped += 1;
+        }
+        self.entries.push_back(entry);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &TimelineEntry> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn last(&self) -> Option<&TimelineEntry> {
+        self.entries.back()
+    }
+}
+
+/// Everything evaltop knows about one evaluation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvalRecord {
+    pub docker: Option<DockerSide>,
+    pub redis: RedisSide,
+    /// Logs read from Docker at the container's death; kept because the
+    /// executor may remove the container within milliseconds.
+    pub captured_logs: Option<Box<CapturedLogs>>,
+    pub timeline: Timeline,
+    pub first_seen: Ts,
+    pub last_change: Ts,
+}
+
+impl EvalRecord {
+    pub fn new(now: Ts) -> Self {
+        EvalRecord {
+            first_seen: now,
+            last_change: now,
+            ..EvalRecord::default()
+        }
+    }
+
+    pub fn note(&mut self, at: Ts, source: Source, what: Happening) {
+        self.timeline.push(TimelineEntry { at, source, what });
+        self.last_change = self.last_change.max(at);
+    }
+
+    /// The executor, from whichever side knows it (Docker's label first).
+    pub fn executor(&self) -> Option<&str> {
+        self.docker
+            .as_ref()
+            .and_then(|d| d.executor.as_deref())
+            .or(self.redis.executor_id.as_deref())
+    }
+
+    pub fn container_state(&self) -> Option<ContainerState> {
+        self.docker.as_ref().and_then(|d| d.state)
+    }
+
+    pub fn container_id(&self) -> Option<&str> {
+        self.docker
+            .as_ref()
+            .map(|d| d.container_id.as_str())
+            .or(self.redis.container_id.as_deref())
+    }
+
+    /// The exit code, Docker's inspect first (it is the truth), then the
+    /// completion event's.
+    pub fn exit_code(&self) -> Option<i64> {
+        self.docker
+            .as_ref()
+            .and_then(|d| d.exit_code)
+            .or(self.redis.exit_code)
+    }
+
+    pub fn timeout_secs(&self) -> Option<u32> {
+        self.docker
+            .as_ref()
+            .and_then(|d| d.timeout_secs)
+            .or(self.redis.timeout_secs)
+            .or(self.redis.running_key.as_ref().and_then(|k| k.timeout_secs))
+    }
+
+    /// When the evaluation began, as well as known: the container's
+    /// `created_at` label, else its start, else when Redis first had it.
+    pub fn started_at(&self) -> Option<Ts> {
+        let docker = self.docker.as_ref();
+        docker
+            .and_then(|d| d.created_at.or(d.started_at))
+            .or(self.redis.running_key.as_ref().and_then(|k| k.started_at))
+            .or(self.redis.first_seen(Status::Running))
+    }
+
+    /// Evidence that the evaluation wrote output, for `empty-failure`.
+    pub fn output_evidence(&self) -> Option<String> {
+        if let Some(logs) = &self.captured_logs
+            && !logs.is_empty()
+        {
+            return Some(format!(
+                "Docker logs hold {} bytes",
+                logs.stdout.len() + logs.stderr.len()
+            ));
+        }
+        if self.redis.log_bytes > 0 {
+            return Some(format!(
+                "{} live log messages ({} bytes)",
+                self.redis.log_messages, self.redis.log_bytes
+            ));
+        }
+        if let Some(bytes) = self.redis.latest_log_bytes.filter(|b| *b > 0) {
+            return Some(format!("logs:{{id}}:latest holds {bytes} bytes"));
+        }
+        None
+    }
+}

@@ -1,0 +1,181 @@
+//! The reconciled state: every evaluation's record, each source's health,
+//! and the counters shown in the header.
+
+use std::collections::HashMap;
+
+use super::observation::{EvalId, Rejection, Source};
+use super::record::EvalRecord;
+use super::time::Ts;
+
+/// How many rejected payloads are kept for display (all are counted).
+const RECENT_REJECTIONS: usize = 20;
+/// How many blind windows are kept per source.
+const BLIND_WINDOWS_KEPT: usize = 10;
+
+/// A period in which a source was disconnected: what it published then is
+/// lost for good (pub/sub is at-most-once).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlindWindow {
+    pub start: Ts,
+    /// `None` while still blind.
+    pub end: Option<Ts>,
+    pub reason: String,
+}
+
+/// One source's connection, as the header shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceHealth {
+    pub connected: bool,
+    /// Since when the current connection has been up.
+    pub connected_since: Option<Ts>,
+    /// The last failure, shown while reconnecting.
+    pub last_error: Option<String>,
+    pub detail: String,
+    pub last_event_at: Option<Ts>,
+    /// When the last full read (list or key scan) was applied.
+    pub last_sync_at: Option<Ts>,
+    pub blind_windows: Vec<BlindWindow>,
+    pub disconnects: u32,
+}
+
+impl SourceHealth {
+    /// Since when this source has watched without a gap, if it is
+    /// connected and has read its full state since connecting.
+    pub fn watching_since(&self) -> Option<Ts> {
+        match (self.connected, self.connected_since, self.last_sync_at) {
+            (true, Some(since), Some(sync)) if sync >= since => Some(since),
+            _ => None,
+        }
+    }
+
+    /// Connected and has read its full state at least once since.
+    pub fn synced(&self) -> bool {
+        self.watching_since().is_some()
+    }
+
+    pub(crate) fn went_up(&mut self, now: Ts, detail: String) {
+        if !self.connected {
+            self.connected = true;
+            self.connected_since = Some(now);
+        }
+        self.detail = detail;
+        self.last_error = None;
+        if let Some(window) = self.blind_windows.last_mut()
+            && window.end.is_none()
+        {
+            window.end = Some(now);
+        }
+    }
+
+    pub(crate) fn went_down(&mut self, now: Ts, reason: String) {
+        if self.connected || self.blind_windows.last().is_none_or(|w| w.end.is_some()) {
+            self.disconnects += u32::from(self.connected);
+            if self.blind_windows.len() >= BLIND_WINDOWS_KEPT {
+                self.blind_windows.remove(0);
+            }
+            self.blind_windows.push(BlindWindow {
+                start: now,
+                end: None,
+                reason: reason.clone(),
+            });
+        }
+        self.connected = false;
+        self.connected_since = None;
+        self.last_error = Some(reason);
+    }
+}
+
+/// Rejected payloads: all counted, the recent ones kept.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rejections {
+    pub total: u64,
+    pub by_channel: HashMap<String, u64>,
+    pub recent: Vec<(Ts, Rejection)>,
+}
+
+impl Rejections {
+    pub(crate) fn add(&mut self, at: Ts, rejection: Rejection) {
+        self.total += 1;
+        *self.by_channel.entry(rejection.channel.clone()).or_default() += 1;
+        if self.recent.len() >= RECENT_REJECTIONS {
+            self.recent.remove(0);
+        }
+        self.recent.push((at, rejection));
+    }
+}
+
+/// Settings the merge and health rules depend on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// How long after a container's end a completion may still arrive.
+    pub grace_ms: i64,
+    /// No log message or heartbeat for this long while running: `silent`.
+    pub silent_after_ms: i64,
+    /// Only these executors (empty: all).
+    pub executors: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            grace_ms: 30_000,
+            silent_after_ms: 90_000,
+            executors: Vec::new(),
+        }
+    }
+}
+
+/// The one owner of everything evaltop knows.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub settings: Settings,
+    pub evals: HashMap<EvalId, EvalRecord>,
+    pub docker: SourceHealth,
+    pub redis: SourceHealth,
+    pub rejected: Rejections,
+    /// Observations applied, for the header and benchmarks.
+    pub observations: u64,
+    /// Bumped whenever an observation changed something, so that views know
+    /// when to recompute.
+    pub generation: u64,
+}
+
+impl State {
+    pub fn new(settings: Settings) -> Self {
+        State {
+            settings,
+            ..State::default()
+        }
+    }
+
+    pub fn source(&self, source: Source) -> &SourceHealth {
+        match source {
+            Source::Docker => &self.docker,
+            _ => &self.redis,
+        }
+    }
+
+    pub(crate) fn source_mut(&mut self, source: Source) -> &mut SourceHealth {
+        match source {
+            Source::Docker => &mut self.docker,
+            _ => &mut self.redis,
+        }
+    }
+
+    /// The record for `eval_id`, created on first sight.
+    pub(crate) fn record_mut(&mut self, eval_id: &str, now: Ts) -> &mut EvalRecord {
+        if !self.evals.contains_key(eval_id) {
+            self.evals.insert(EvalId::from(eval_id), EvalRecord::new(now));
+        }
+        self.evals.get_mut(eval_id).expect("inserted above")
+    }
+
+    /// Whether the executor filter lets this record through. A record with
+    /// no known executor (queued, say) is always shown.
+    pub fn in_scope(&self, record: &EvalRecord) -> bool {
+        self.settings.executors.is_empty()
+            || record
+                .executor()
+                .is_none_or(|e| self.settings.executors.iter().any(|x| x == e))
+    }
+}

@@ -1,0 +1,1 @@
+//! Docker source (being written).

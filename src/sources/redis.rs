@@ -1,0 +1,1 @@
+//! Redis source (being written).

@@ -1,0 +1,7 @@
+//! Integration tests against the real Docker engine and a real redis-server
+//! that the tests start themselves. One test binary, so that it links once.
+
+mod support;
+
+mod docker_source;
+mod redis_source;
