@@ -1,6 +1,7 @@
 //! evaltop: a terminal console that reconciles the Docker engine and Redis
 //! into one live picture of every evaluation, and flags what is wrong.
 
+pub mod cli;
 pub mod model;
 pub mod names;
 pub mod protocol;

@@ -1,0 +1,242 @@
+//! `evaltop check`: headless, one shot. Reads both sources in full, listens
+//! a little, prints every evaluation with its flags, and exits 0 (nothing
+//! flagged), 1 (something flagged; informational flags aside) or 2 (a
+//! source could not be reached).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::app::Sources;
+use crate::cli::CheckArgs;
+use crate::model::{
+    EvalRecord, Flag, HealthContext, Severity, Source, SourceHealth, State, Ts, assess,
+};
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FLAGGED: u8 = 1;
+pub const EXIT_UNREACHABLE: u8 = 2;
+
+/// Reads the sources until both have done a full read (or the connect
+/// timeout passes), then listens for `--listen`, and returns the state.
+pub async fn gather(mut sources: Sources, mut state: State, args: &CheckArgs) -> State {
+    let synced_by = Instant::now() + args.connect_timeout;
+    while !(state.docker.synced() && state.redis.synced()) {
+        match tokio::time::timeout_at(synced_by, sources.observations.recv()).await {
+            Ok(Some(received)) => state.apply(received.observation, received.at),
+            Ok(None) | Err(_) => return state,
+        }
+    }
+    let listen_until = Instant::now() + args.listen;
+    while let Ok(Some(received)) =
+        tokio::time::timeout_at(listen_until, sources.observations.recv()).await
+    {
+        state.apply(received.observation, received.at);
+    }
+    state
+}
+
+/// Prints the report and returns the exit code.
+pub fn report(state: &State, args: &CheckArgs, now: Ts) -> ExitCode {
+    let unreachable: Vec<String> = [Source::Docker, Source::Redis]
+        .into_iter()
+        .filter(|source| !state.source(*source).synced())
+        .map(|source| {
+            let health = state.source(source);
+            let reason = health
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no answer before the connect timeout".to_string());
+            format!("evaltop: {} unreachable: {reason}", source.name())
+        })
+        .collect();
+    for line in &unreachable {
+        eprintln!("{line}");
+    }
+    let report = Report::of(state, now);
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        write_table(&mut out, &report)
+    };
+    if let Err(error) = written {
+        eprintln!("evaltop: cannot write the report: {error}");
+        return ExitCode::from(EXIT_UNREACHABLE);
+    }
+    let code = if !unreachable.is_empty() {
+        EXIT_UNREACHABLE
+    } else if report.alarming > 0 {
+        EXIT_FLAGGED
+    } else {
+        EXIT_CLEAN
+    };
+    ExitCode::from(code)
+}
+
+/// What `check --json` prints. Field names are stable (see the README).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub sources: SourcesReport,
+    /// Payloads that could not be used, all counted.
+    pub rejected: u64,
+    /// Evaluations with a flag of warning or alarm severity.
+    pub alarming: usize,
+    pub evaluations: Vec<EvalReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourcesReport {
+    pub docker: SourceReport,
+    pub redis: SourceReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceReport {
+    pub connected: bool,
+    pub synced: bool,
+    pub error: Option<String>,
+    pub detail: String,
+    pub blind_windows: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    pub eval_id: String,
+    pub status: Option<&'static str>,
+    pub storage_status: Option<&'static str>,
+    pub container_id: Option<String>,
+    pub container_state: Option<&'static str>,
+    pub executor: Option<String>,
+    pub exit_code: Option<i64>,
+    pub docker_exit_code: Option<i64>,
+    pub redis_exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub timeout_secs: Option<u32>,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub in_running_set: bool,
+    pub running_key: bool,
+    pub live_log_messages: u32,
+    pub docker_logs_bytes: Option<usize>,
+    pub flags: Vec<FlagReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlagReport {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub reason: String,
+}
+
+impl Report {
+    pub fn of(state: &State, now: Ts) -> Report {
+        let ctx = HealthContext::of(state, now);
+        let mut evaluations: Vec<(Option<Severity>, EvalReport)> = state
+            .evals
+            .iter()
+            .filter(|(_, record)| state.in_scope(record))
+            .map(|(id, record)| {
+                let flags = assess(record, &ctx);
+                (crate::model::health::worst(&flags), eval_report(id, record, &flags))
+            })
+            .collect();
+        // Most severe first, then by id, so that the output is stable.
+        evaluations.sort_by(|(a, ra), (b, rb)| b.cmp(a).then_with(|| ra.eval_id.cmp(&rb.eval_id)));
+        let alarming = evaluations
+            .iter()
+            .filter(|(worst, _)| worst.is_some_and(|s| s > Severity::Info))
+            .count();
+        Report {
+            generated_at: now.rfc3339(),
+            sources: SourcesReport {
+                docker: source_report(&state.docker),
+                redis: source_report(&state.redis),
+            },
+            rejected: state.rejected.total,
+            alarming,
+            evaluations: evaluations.into_iter().map(|(_, r)| r).collect(),
+        }
+    }
+}
+
+fn source_report(health: &SourceHealth) -> SourceReport {
+    SourceReport {
+        connected: health.connected,
+        synced: health.synced(),
+        error: health.last_error.clone(),
+        detail: health.detail.clone(),
+        blind_windows: health.blind_windows.len(),
+    }
+}
+
+fn eval_report(id: &str, record: &EvalRecord, flags: &[Flag]) -> EvalReport {
+    let docker = record.docker.as_ref();
+    let redis = &record.redis;
+    EvalReport {
+        eval_id: id.to_string(),
+        status: redis.status.map(|s| s.name()),
+        storage_status: redis.storage_status.map(|s| s.name()),
+        container_id: record.container_id().map(str::to_string),
+        container_state: record.container_state().map(|s| s.name()),
+        executor: record.executor().map(str::to_string),
+        exit_code: record.exit_code(),
+        docker_exit_code: docker.and_then(|d| d.exit_code),
+        redis_exit_code: redis.exit_code,
+        oom_killed: docker.is_some_and(|d| d.oom_killed),
+        timeout_secs: record.timeout_secs(),
+        started_at: record.started_at().map(Ts::rfc3339),
+        ended_at: docker.and_then(|d| d.ended_at()).map(Ts::rfc3339),
+        in_running_set: redis.in_running_set,
+        running_key: redis.running_key.is_some(),
+        live_log_messages: redis.log_messages,
+        docker_logs_bytes: record
+            .captured_logs
+            .as_ref()
+            .map(|l| l.stdout.len() + l.stderr.len()),
+        flags: flags
+            .iter()
+            .map(|f| FlagReport {
+                kind: f.kind().name(),
+                severity: f.severity().name(),
+                reason: f.reason(),
+            })
+            .collect(),
+    }
+}
+
+fn write_table(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<34} {:<12} {:<10} {:<14} {:>5}  FLAGS",
+        "EVAL", "STATUS", "CONTAINER", "EXECUTOR", "EXIT"
+    )?;
+    for eval in &report.evaluations {
+        let flags: Vec<&str> = eval.flags.iter().map(|f| f.kind).collect();
+        writeln!(
+            out,
+            "{:<34} {:<12} {:<10} {:<14} {:>5}  {}",
+            eval.eval_id,
+            eval.status.unwrap_or("-"),
+            eval.container_state.unwrap_or("-"),
+            eval.executor.as_deref().unwrap_or("-"),
+            eval.exit_code.map_or("-".to_string(), |c| c.to_string()),
+            if flags.is_empty() { "-".to_string() } else { flags.join(",") }
+        )?;
+        for flag in &eval.flags {
+            writeln!(out, "    {} ({}): {}", flag.kind, flag.severity, flag.reason)?;
+        }
+    }
+    writeln!(
+        out,
+        "{} evaluations, {} flagged, {} rejected payloads",
+        report.evaluations.len(),
+        report.alarming,
+        report.rejected
+    )
+}
