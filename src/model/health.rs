@@ -74,9 +74,9 @@ pub enum OrphanKind {
     NotRemoved,
     /// Running, and Redis has no trace of the evaluation.
     UnknownToRedis,
-    /// Exited and not removed; Redis has no trace, and evaltop was not
-    /// watching when it ended, so whether a completion was published is
-    /// unknown.
+    /// Exited and not removed; Redis does not hold it running, and evaltop
+    /// was not watching Redis when it ended, so whether a completion was
+    /// published is unknown.
     ExitedUnaccounted,
 }
 
@@ -192,11 +192,15 @@ impl Flag {
                 for_ms,
                 status,
             } => {
+                let known = *status;
                 let status = status.map_or("unknown", Status::name);
                 let age = human_duration(*for_ms);
                 match kind {
                     OrphanKind::RunningAfterTerminal => {
-                        format!("container {} though the evaluation is {status}", state.name())
+                        format!(
+                            "container {} though the evaluation is {status}",
+                            state.name()
+                        )
                     }
                     OrphanKind::NotRemoved => format!(
                         "container {} {age} after the evaluation became {status}; nobody removed it",
@@ -205,10 +209,16 @@ impl Flag {
                     OrphanKind::UnknownToRedis => {
                         format!("container running for {age}; Redis has no trace of the evaluation")
                     }
-                    OrphanKind::ExitedUnaccounted => format!(
-                        "container {} for {age} and not removed; no status in Redis (ended before evaltop watched)",
-                        state.name()
-                    ),
+                    OrphanKind::ExitedUnaccounted => {
+                        let known = match known {
+                            None => "no status in Redis".to_string(),
+                            Some(_) => format!("last status seen {status}"),
+                        };
+                        format!(
+                            "container {} for {age} and not removed; {known}, and it ended while evaltop was not watching Redis",
+                            state.name()
+                        )
+                    }
                 }
             }
             Flag::StaleRunning => {
@@ -299,18 +309,28 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
 
         let ended_at = docker.ended_at().or_else(|| {
             // Listed as exited but never inspected: it ended before we saw it.
-            state
-                .filter(|s| s.has_ended())
-                .map(|_| docker.first_seen)
+            state.filter(|s| s.has_ended()).map(|_| docker.first_seen)
         });
         if let (Some(state), Some(ended_at)) = (state, ended_at)
             && !terminal
         {
             let ended_ago_ms = now.since(ended_at);
             let held_running = redis.holds_running();
-            let expected_completion = held_running
-                || redis.status.is_some()
-                || ctx.watched_redis_at(ended_at);
+            let keys_hold = redis.in_running_set || redis.running_key.is_some();
+            // When the end was not seen, `ended_at` is only when evaltop
+            // learnt of it; the end itself is no earlier than the start, or
+            // than the creation. A completion published then was seen only if
+            // Redis was watched from before that.
+            let end_at_least = docker
+                .finished_at
+                .or(docker.started_at)
+                .or(docker.created_at);
+            let watched_end = end_at_least.is_some_and(|at| ctx.watched_redis_at(at));
+            // A status seen before a blind spell proves nothing once the keys
+            // have been read again: the storage worker clears them when it
+            // records a completion (PROTOCOL.md, reality 7).
+            let expected_completion =
+                keys_hold || watched_end || (redis.status.is_some() && !ctx.redis_synced);
             if ended_ago_ms > ctx.grace_ms {
                 if expected_completion {
                     flags.push(Flag::LostCompletion {
@@ -371,7 +391,9 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         }
     }
 
+    // An operator's manual failure carries a reason, not the run's output.
     if let Some(status) = redis.status.filter(|s| s.is_failure())
+        && !redis.manual_update
         && redis.output_len.unwrap_or(0) == 0
         && redis.error_len.unwrap_or(0) == 0
     {
@@ -391,8 +413,16 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         flags.push(Flag::StaleRunning);
     }
 
-    let live_container = record.container_state().is_some_and(ContainerState::is_live);
+    let live_container = record
+        .container_state()
+        .is_some_and(ContainerState::is_live);
+    // A container that has ended sends no heartbeats; what is wrong with it
+    // is a lost completion, not silence.
+    let ended_container = record
+        .container_state()
+        .is_some_and(ContainerState::has_ended);
     if !terminal
+        && !ended_container
         && (live_container || redis.status == Some(Status::Running))
         && let Some(watching) = ctx.redis_watching_since
     {

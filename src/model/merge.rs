@@ -82,7 +82,9 @@ impl State {
                 );
                 self.rejected.add(now, rejection);
             }
-            Observation::SourceUp { source, detail } => self.source_mut(source).went_up(now, detail),
+            Observation::SourceUp { source, detail } => {
+                self.source_mut(source).went_up(now, detail)
+            }
             Observation::SourceDown { source, reason } => {
                 self.source_mut(source).went_down(now, reason)
             }
@@ -92,7 +94,9 @@ impl State {
     fn apply_docker_list(&mut self, containers: Vec<ContainerFacts>, requested_at: Ts, now: Ts) {
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
         for record in self.evals.values_mut() {
-            let Some(docker) = &record.docker else { continue };
+            let Some(docker) = &record.docker else {
+                continue;
+            };
             // A container first seen after the list was requested may simply
             // be newer than the list.
             if docker.first_seen < requested_at && !listed.contains(docker.container_id.as_str()) {
@@ -113,7 +117,8 @@ impl State {
             return;
         }
         let record = self.record_mut(&facts.eval_id, now);
-        let Some(docker) = container_side(record, &facts.container_id, facts.created_at, now) else {
+        let Some(docker) = container_side(record, &facts.container_id, facts.created_at, now)
+        else {
             return;
         };
         fill(&mut docker.executor, &facts.executor);
@@ -127,7 +132,9 @@ impl State {
         if let Some(oom) = facts.oom_killed {
             docker.oom_killed |= oom;
         }
-        if facts.inspected {
+        // Docker reports ExitCode 0 for a container that has not exited yet:
+        // only an inspect of an ended container knows how it ended.
+        if facts.inspected && facts.state.is_some_and(ContainerState::has_ended) {
             if let Some(code) = facts.exit_code {
                 docker.exit_code = Some(code);
                 docker.exit_code_inspected = true;
@@ -189,7 +196,7 @@ impl State {
         };
         if !duplicate {
             let exit_code = (event.action == ContainerAction::Die)
-                .then(|| docker.exit_code)
+                .then_some(docker.exit_code)
                 .flatten();
             record.note(
                 event.at,
@@ -205,7 +212,13 @@ impl State {
         }
     }
 
-    fn apply_docker_logs(&mut self, eval_id: &str, container_id: &str, logs: CapturedLogs, now: Ts) {
+    fn apply_docker_logs(
+        &mut self,
+        eval_id: &str,
+        container_id: &str,
+        logs: CapturedLogs,
+        now: Ts,
+    ) {
         let Some(record) = self.evals.get_mut(eval_id) else {
             return;
         };
@@ -284,9 +297,12 @@ impl State {
         let record = self.record_mut(&message.eval_id, now);
         let redis = &mut record.redis;
         fill(&mut redis.executor_id, &message.executor_id);
-        let already_terminal = redis.storage_status.is_some_and(Status::is_terminal);
+        // Like statuses, confirmations only move forward: a late `queued`
+        // confirmation does not undo `running`, and a terminal one stands.
         if let Some(status) = message.status
-            && !already_terminal
+            && redis
+                .storage_status
+                .is_none_or(|current| status.rank() > current.rank())
         {
             redis.storage_status = Some(status);
         }
@@ -347,6 +363,9 @@ impl State {
             }
             redis.pending = pending.get(id).map(|s| s.to_string());
             redis.latest_log_bytes = latest.get(id).map(|k| k.bytes);
+            if let Some(bytes) = redis.latest_log_bytes {
+                redis.latest_log_seen_bytes = redis.latest_log_seen_bytes.max(Some(bytes));
+            }
             redis.latest_log_ttl_ms = latest.get(id).and_then(|k| k.ttl_ms);
             let has_key = redis.running_key.is_some();
             let now_in_set = redis.in_running_set;
@@ -393,16 +412,19 @@ fn container_side<'a>(
         None => true,
         Some(d) if d.container_id == container_id => false,
         Some(d) => {
+            // Without both labels there is no telling which is newer; taking
+            // the one seen last would make two listed containers take turns
+            // on every list.
             let newer = match (created_at, d.created_at) {
                 (Some(new), Some(old)) => new > old,
-                _ => true,
+                _ => false,
             };
             if !(d.state == Some(ContainerState::Removed) || newer) {
-                record.note(
-                    now,
-                    Source::Docker,
-                    Happening::Note(format!("another container {container_id} ignored")),
-                );
+                // Once: a periodic list repeats it, and the timeline is bounded.
+                let note = Happening::Note(format!("another container {container_id} ignored"));
+                if !record.timeline.iter().any(|entry| entry.what == note) {
+                    record.note(now, Source::Docker, note);
+                }
                 return None;
             }
             true
@@ -428,9 +450,9 @@ fn advance_state(record: &mut EvalRecord, new: ContainerState, now: Ts, source: 
     let Some(docker) = record.docker.as_mut() else {
         return;
     };
-    let forward = docker
-        .state
-        .is_none_or(|old| state_rank(new) > state_rank(old) || (old != new && state_rank(new) == state_rank(old)));
+    let forward = docker.state.is_none_or(|old| {
+        state_rank(new) > state_rank(old) || (old != new && state_rank(new) == state_rank(old))
+    });
     if !forward {
         return;
     }
@@ -442,10 +464,9 @@ fn advance_state(record: &mut EvalRecord, new: ContainerState, now: Ts, source: 
 }
 
 fn mark_removed(record: &mut EvalRecord, container_id: &str, now: Ts) {
-    let matches = record
-        .docker
-        .as_ref()
-        .is_some_and(|d| d.container_id == container_id && d.state != Some(ContainerState::Removed));
+    let matches = record.docker.as_ref().is_some_and(|d| {
+        d.container_id == container_id && d.state != Some(ContainerState::Removed)
+    });
     if matches {
         advance_state(record, ContainerState::Removed, now, Source::Docker);
         record.note(now, Source::Docker, Happening::ContainerGone);

@@ -13,3 +13,6 @@ pub use observation::*;
 pub use record::{DockerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
 pub use state::{BlindWindow, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
+
+#[cfg(test)]
+mod tests;

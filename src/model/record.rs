@@ -90,6 +90,9 @@ pub struct RedisSide {
     pub pending: Option<String>,
     pub latest_log_bytes: Option<usize>,
     pub latest_log_ttl_ms: Option<i64>,
+    /// The most `logs:{id}:latest` held at any scan: evidence of output
+    /// that outlives the key's 300 s TTL.
+    pub latest_log_seen_bytes: Option<usize>,
     /// Live log messages on `evaluation:{id}:logs`.
     pub log_messages: u32,
     pub log_bytes: u64,
@@ -132,10 +135,13 @@ impl RedisSide {
     pub fn has_heard_of(&self) -> bool {
         self.status.is_some()
             || self.storage_status.is_some()
+            || self.storage_confirmed_at.is_some()
             || self.in_running_set
             || self.running_key.is_some()
             || self.pending.is_some()
             || self.log_messages > 0
+            || self.heartbeats > 0
+            || self.latest_log_bytes.is_some()
     }
 
     /// Redis holds the evaluation as running (status or keys).
@@ -314,6 +320,9 @@ impl EvalRecord {
         }
         if let Some(bytes) = self.redis.latest_log_bytes.filter(|b| *b > 0) {
             return Some(format!("logs:{{id}}:latest holds {bytes} bytes"));
+        }
+        if let Some(bytes) = self.redis.latest_log_seen_bytes.filter(|b| *b > 0) {
+            return Some(format!("logs:{{id}}:latest held {bytes} bytes"));
         }
         None
     }

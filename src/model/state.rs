@@ -96,7 +96,10 @@ pub struct Rejections {
 impl Rejections {
     pub(crate) fn add(&mut self, at: Ts, rejection: Rejection) {
         self.total += 1;
-        *self.by_channel.entry(rejection.channel.clone()).or_default() += 1;
+        *self
+            .by_channel
+            .entry(rejection.channel.clone())
+            .or_default() += 1;
         if self.recent.len() >= RECENT_REJECTIONS {
             self.recent.remove(0);
         }
@@ -165,7 +168,8 @@ impl State {
     /// The record for `eval_id`, created on first sight.
     pub(crate) fn record_mut(&mut self, eval_id: &str, now: Ts) -> &mut EvalRecord {
         if !self.evals.contains_key(eval_id) {
-            self.evals.insert(EvalId::from(eval_id), EvalRecord::new(now));
+            self.evals
+                .insert(EvalId::from(eval_id), EvalRecord::new(now));
         }
         self.evals.get_mut(eval_id).expect("inserted above")
     }

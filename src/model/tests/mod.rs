@@ -1,0 +1,11 @@
+//! Table-driven tests of the model: sequences of observations in, records
+//! and health flags out, including duplicates, replays, stale reads and
+//! what a crash-only start must still see.
+
+mod support;
+
+mod crash_only;
+mod health;
+mod health_lost;
+mod merge_docker;
+mod merge_redis;
