@@ -7,3 +7,5 @@ pub mod names;
 pub mod protocol;
 pub mod sanitize;
 pub mod sources;
+pub mod ui;
+pub mod view;

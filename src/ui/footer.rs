@@ -1,0 +1,38 @@
+//! The status line: where the selection is, why the selected evaluation is
+//! flagged (its most severe flag's reason), and the keys.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{safe, theme};
+use crate::view::TableView;
+
+const KEYS: &str = "q quit · j/k ↑/↓ move · PgUp/PgDn page · g/G top/bottom";
+
+pub(super) fn render(view: &TableView, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    let mut spans = Vec::new();
+    if let (Some(index), Some(row)) = (view.selected_index(), view.selected_row()) {
+        spans.push(Span::styled(
+            format!("{}/{} ", index + 1, view.len()),
+            theme::dim(),
+        ));
+        match row.top_flag() {
+            Some(flag) => {
+                let style = Style::new().fg(theme::severity_color(flag.severity()));
+                spans.push(Span::styled(format!("{}: ", flag.kind().name()), style));
+                // The reason words evidence that may quote untrusted text.
+                spans.push(Span::styled(safe(&flag.reason()).into_owned(), style));
+            }
+            None => spans.push(Span::styled("no flags", theme::dim())),
+        }
+        spans.push(Span::raw("  │  "));
+    }
+    spans.push(Span::styled(KEYS, theme::dim()));
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}

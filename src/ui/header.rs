@@ -1,0 +1,155 @@
+//! The header: each source's connection and blind windows, then what the
+//! table holds (statuses, flags, rejected payloads) from the view's counts.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{safe, theme};
+use crate::model::{BlindWindow, SourceHealth, State, Ts, human_duration};
+use crate::view::Counts;
+
+const SEPARATOR: &str = " │ ";
+const ITEM: &str = " · ";
+
+pub(super) fn render(state: &State, counts: &Counts, now: Ts, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    let lines = vec![
+        source_line("docker", &state.docker, now),
+        source_line("redis", &state.redis, now),
+        totals_line(counts, state.rejected.total),
+        flags_line(counts),
+    ];
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// `HH:MM:SS` of a time: blind windows are read at second resolution.
+fn hms(ts: Ts) -> String {
+    let mut clock = ts.clock();
+    clock.truncate(8);
+    clock
+}
+
+fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Line<'a> {
+    let mut spans = vec![Span::styled(format!("{name:<7}"), theme::title())];
+    if health.connected {
+        spans.push(Span::styled("● connected", theme::good()));
+        let mut details = Vec::new();
+        if !health.detail.is_empty() {
+            details.push(safe(&health.detail).into_owned());
+        }
+        details.push(match health.last_event_at {
+            Some(at) => format!("last event {} ago", human_duration(now.since(at).max(0))),
+            None => "no events yet".to_string(),
+        });
+        if !health.synced() {
+            details.push("syncing".to_string());
+        }
+        spans.push(Span::raw(format!(" ({})", details.join(", "))));
+    } else {
+        match &health.last_error {
+            Some(error) => {
+                spans.push(Span::styled("○ reconnecting: ", theme::alarm()));
+                spans.push(Span::styled(safe(error), theme::alarm()));
+            }
+            None => spans.push(Span::styled("○ connecting", theme::warning())),
+        }
+    }
+    if let Some(latest) = health.blind_windows.last() {
+        spans.push(Span::raw(ITEM));
+        let style = if latest.end.is_none() {
+            theme::alarm()
+        } else {
+            theme::warning()
+        };
+        spans.push(Span::styled(
+            blind_text(latest, health.blind_windows.len(), now),
+            style,
+        ));
+    }
+    Line::from(spans)
+}
+
+/// "blind 00:55:10–00:55:14 (4s)", "blind ×3, latest ...", or "blind since
+/// 00:55:10 (12s)" while it lasts: what was published then is lost.
+fn blind_text(latest: &BlindWindow, count: usize, now: Ts) -> String {
+    let prefix = if count > 1 {
+        format!("blind ×{count}, latest")
+    } else {
+        "blind".to_string()
+    };
+    match latest.end {
+        Some(end) => format!(
+            "{prefix} {}–{} ({})",
+            hms(latest.start),
+            hms(end),
+            human_duration(end.since(latest.start).max(0))
+        ),
+        None => format!(
+            "{prefix} since {} ({})",
+            hms(latest.start),
+            human_duration(now.since(latest.start).max(0))
+        ),
+    }
+}
+
+fn totals_line(counts: &Counts, rejected: u64) -> Line<'static> {
+    let mut spans = vec![Span::styled(
+        format!("{} evaluations", counts.total),
+        theme::title(),
+    )];
+    if counts.out_of_scope > 0 {
+        spans.push(Span::styled(
+            format!(" (+{} outside the executor filter)", counts.out_of_scope),
+            theme::dim(),
+        ));
+    }
+    spans.push(Span::raw(ITEM));
+    let rejected_style = if rejected > 0 {
+        theme::alarm()
+    } else {
+        theme::dim()
+    };
+    spans.push(Span::styled(
+        format!("rejected payloads {rejected}"),
+        rejected_style,
+    ));
+    let mut first = true;
+    let statuses = counts
+        .statuses()
+        .map(|(status, n)| (status.name(), n))
+        .chain((counts.no_status > 0).then_some(("no status", counts.no_status)));
+    for (name, n) in statuses {
+        spans.push(Span::raw(if first { SEPARATOR } else { ITEM }));
+        first = false;
+        spans.push(Span::raw(format!("{name} {n}")));
+    }
+    Line::from(spans)
+}
+
+fn flags_line(counts: &Counts) -> Line<'static> {
+    if counts.flagged() == 0 {
+        return Line::from(vec![
+            Span::styled("flags  ", theme::title()),
+            Span::styled("none", theme::good()),
+        ]);
+    }
+    let mut spans = vec![Span::styled("flags  ", theme::title())];
+    for (i, (severity, n)) in counts.severities().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(ITEM));
+        }
+        spans.push(Span::styled(
+            format!("{n} {}", severity.name()),
+            ratatui::style::Style::new().fg(theme::severity_color(severity)),
+        ));
+    }
+    for (i, (kind, n)) in counts.flags().enumerate() {
+        spans.push(Span::raw(if i == 0 { SEPARATOR } else { ITEM }));
+        spans.push(Span::raw(format!("{} {n}", kind.name())));
+    }
+    Line::from(spans)
+}

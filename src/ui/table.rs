@@ -1,0 +1,349 @@
+//! The table of evaluations: one line per evaluation, tinted by its most
+//! severe flag. Only the visible slice of rows is built, so a frame costs
+//! the same with 100,000 evaluations as with 50; columns are dropped on
+//! narrow terminals in a fixed order of importance.
+
+use std::borrow::Cow;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
+
+use super::{safe, theme};
+use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
+use crate::view::{Row, TableView, shown_status};
+
+const DASH: &str = "—";
+const SPACING: u16 = 1;
+const COLUMNS: usize = Column::ALL.len();
+/// The id shrinks no further than this before status and flags give way.
+const MIN_ID: u16 = 12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Id,
+    Status,
+    Container,
+    Executor,
+    Age,
+    Runtime,
+    Exit,
+    Flags,
+}
+
+impl Column {
+    const ALL: [Column; 8] = [
+        Column::Id,
+        Column::Status,
+        Column::Container,
+        Column::Executor,
+        Column::Age,
+        Column::Runtime,
+        Column::Exit,
+        Column::Flags,
+    ];
+    /// What goes first when the terminal is too narrow; the id never goes.
+    const DROP_ORDER: [Column; 7] = [
+        Column::Executor,
+        Column::Age,
+        Column::Exit,
+        Column::Container,
+        Column::Runtime,
+        Column::Status,
+        Column::Flags,
+    ];
+
+    /// The widest a column grows; longer texts are cut. Flags take what is
+    /// left, so this is the least room they are worth keeping for.
+    fn cap(self) -> u16 {
+        match self {
+            // The platform's ids are 29 wide.
+            Column::Id => 32,
+            Column::Status => 12,
+            Column::Container => 10,
+            Column::Executor => 16,
+            Column::Age => 6,
+            Column::Runtime => 14,
+            Column::Exit => 5,
+            // "lost-completion", the longest name.
+            Column::Flags => 15,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::Status => "status",
+            Column::Container => "container",
+            Column::Executor => "executor",
+            Column::Age => "age",
+            Column::Runtime => "runtime",
+            Column::Exit => "exit",
+            Column::Flags => "flags",
+        }
+    }
+}
+
+/// Rows of evaluations that fit under the column titles.
+pub(super) fn body_height(area: Rect) -> u16 {
+    area.height.saturating_sub(1)
+}
+
+pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    let range = view.visible_range(usize::from(body_height(area)));
+    let visible = &view.rows()[range.clone()];
+    // Texts first, so that each column is as wide as what it shows now
+    // (within its cap) and the narrow-terminal fit works on real widths.
+    let texts: Vec<[Text<'_>; COLUMNS]> = visible
+        .iter()
+        .map(|row| {
+            let record = state.evals.get(&row.id);
+            Column::ALL.map(|column| text(column, row, record, now))
+        })
+        .collect();
+    let mut widths = [0u16; COLUMNS];
+    for (i, column) in Column::ALL.into_iter().enumerate() {
+        let widest = texts
+            .iter()
+            .map(|row| Span::raw(&*row[i].0).width())
+            .max()
+            .unwrap_or(0);
+        let widest = u16::try_from(widest).unwrap_or(u16::MAX);
+        widths[i] = widest.clamp(column.title().len() as u16, column.cap());
+    }
+    let columns = fit(area.width, &mut widths);
+    let constraints = columns.iter().map(|&c| match c {
+        Column::Flags => Constraint::Fill(1),
+        c => Constraint::Length(widths[c as usize]),
+    });
+
+    let titles = TableRow::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme::title());
+    let selected = view.selected_index();
+    let rows = visible
+        .iter()
+        .zip(texts)
+        .zip(range)
+        .map(|((row, texts), index)| {
+            let mut style = theme::row_style(row.worst);
+            if selected == Some(index) {
+                style = style.patch(theme::selected());
+            }
+            let mut texts = texts.map(Some);
+            let cells = columns.iter().map(move |&c| {
+                let (mut text, cell_style) = texts[c as usize].take().unwrap_or_default();
+                if c == Column::Id {
+                    text = tail(text, widths[c as usize]);
+                }
+                Cell::from(text).style(cell_style.unwrap_or_default())
+            });
+            TableRow::new(cells.collect::<Vec<_>>()).style(style)
+        });
+    Table::new(rows, constraints)
+        .header(titles)
+        .column_spacing(SPACING)
+        .render(area, buf);
+
+    if view.is_empty() && area.height > 1 {
+        let message = Rect {
+            y: area.y + 1,
+            height: 1,
+            ..area
+        };
+        Paragraph::new(Span::styled("no evaluations seen yet", theme::dim())).render(message, buf);
+    }
+}
+
+/// The columns that fit in `width`, dropping the least important first.
+/// Before status or flags go, the id gives up room (it is shown by its
+/// tail, the part that tells ids apart), down to `MIN_ID`.
+fn fit(width: u16, widths: &mut [u16; COLUMNS]) -> Vec<Column> {
+    let mut columns = Column::ALL.to_vec();
+    let needed = |columns: &[Column], widths: &[u16; COLUMNS]| -> u32 {
+        let cells: u32 = columns.iter().map(|&c| u32::from(widths[c as usize])).sum();
+        cells + u32::from(SPACING) * (columns.len() as u32).saturating_sub(1)
+    };
+    let full_id = widths[Column::Id as usize];
+    let width = u32::from(width);
+    for drop in Column::DROP_ORDER {
+        let mut need = needed(&columns, widths);
+        if need <= width {
+            break;
+        }
+        if matches!(drop, Column::Status | Column::Flags) {
+            let id = &mut widths[Column::Id as usize];
+            let spare = u32::from(id.saturating_sub(MIN_ID));
+            let give = spare.min(need - width) as u16;
+            *id -= give;
+            need -= u32::from(give);
+            if need <= width {
+                break;
+            }
+        }
+        columns.retain(|&c| c != drop);
+    }
+    if columns == [Column::Id] {
+        // Alone, the id may take the whole line back.
+        widths[Column::Id as usize] = full_id.min(u16::try_from(width).unwrap_or(u16::MAX));
+    }
+    columns
+}
+
+/// `text` cut to `width` columns from the left, marked with an ellipsis:
+/// the end of an id is what tells it from its neighbours.
+fn tail(text: Cow<'_, str>, width: u16) -> Cow<'_, str> {
+    let width = usize::from(width);
+    let chars = text.chars().count();
+    if chars <= width || width == 0 {
+        return text;
+    }
+    let keep: String = text.chars().skip(chars - (width - 1)).collect();
+    Cow::Owned(format!("…{keep}"))
+}
+
+/// A cell's text, and a style of its own when it must stand out from the
+/// row's tint.
+type Text<'a> = (Cow<'a, str>, Option<Style>);
+
+fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: Ts) -> Text<'a> {
+    let dash = || (Cow::Borrowed(DASH), None);
+    let Some(record) = record else {
+        // Gone from the state since the last refresh: the id still says
+        // which row this is.
+        return match column {
+            Column::Id => (safe(&row.id), None),
+            _ => dash(),
+        };
+    };
+    let plain = |text: Cow<'a, str>| (text, None);
+    match column {
+        Column::Id => plain(safe(&row.id)),
+        Column::Status => plain(Cow::Borrowed(
+            shown_status(record).map_or(DASH, Status::name),
+        )),
+        Column::Container => plain(Cow::Borrowed(
+            record.container_state().map_or(DASH, |s| s.name()),
+        )),
+        Column::Executor => plain(record.executor().map_or(Cow::Borrowed(DASH), safe)),
+        Column::Age => {
+            let since = record.started_at().unwrap_or(record.first_seen);
+            plain(Cow::Owned(human_duration(now.since(since).max(0))))
+        }
+        Column::Runtime => runtime(record, &row.flags, now),
+        Column::Exit => match record.exit_code() {
+            Some(code) => plain(Cow::Owned(code.to_string())),
+            None => dash(),
+        },
+        Column::Flags => {
+            let names: Vec<&str> = row.flags.iter().map(|f| f.kind().name()).collect();
+            plain(Cow::Owned(names.join(", ")))
+        }
+    }
+}
+
+/// "12s/30s" while running, "+41s over" past the deadline, the final
+/// runtime once the container has ended.
+fn runtime(record: &EvalRecord, flags: &[Flag], now: Ts) -> Text<'static> {
+    let overdue = flags.iter().find_map(|flag| match flag {
+        Flag::Overdue { deadline, .. } => Some(*deadline),
+        _ => None,
+    });
+    if let Some(deadline) = overdue {
+        // Measured from `now` rather than the refresh, so it ticks with
+        // the clock between refreshes.
+        let over = human_duration(now.since(deadline).max(0));
+        return (Cow::Owned(format!("+{over} over")), Some(theme::alarm()));
+    }
+    let limit = record.timeout_secs().map(|t| i64::from(t) * 1000);
+    let running = |start: Option<Ts>| match (start, limit) {
+        (Some(start), Some(limit)) => format!(
+            "{}/{}",
+            human_duration(now.since(start).max(0)),
+            human_duration(limit)
+        ),
+        (Some(start), None) => human_duration(now.since(start).max(0)),
+        (None, _) => DASH.to_string(),
+    };
+    let text = match &record.docker {
+        Some(docker) => {
+            let start = docker.created_at.or(docker.started_at);
+            match docker.state {
+                Some(state) if state.is_live() => running(start),
+                Some(state) if state.has_ended() => match (start, docker.ended_at()) {
+                    (Some(start), Some(end)) => human_duration(end.since(start).max(0)),
+                    _ => DASH.to_string(),
+                },
+                _ => DASH.to_string(),
+            }
+        }
+        None if !record.redis.is_terminal()
+            && matches!(
+                record.redis.status,
+                Some(Status::Running | Status::Provisioning)
+            ) =>
+        {
+            running(record.started_at())
+        }
+        None => DASH.to_string(),
+    };
+    (Cow::Owned(text), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn widths() -> [u16; COLUMNS] {
+        Column::ALL.map(|c| match c {
+            Column::Id => 29,
+            Column::Flags => 12,
+            _ => 8,
+        })
+    }
+
+    #[test]
+    fn narrow_terminals_drop_executor_age_and_exit_first() {
+        let mut w = widths();
+        assert_eq!(fit(250, &mut w), Column::ALL.to_vec());
+        let narrower = fit(80, &mut widths());
+        assert!(!narrower.contains(&Column::Executor) && !narrower.contains(&Column::Age));
+        assert!(narrower.contains(&Column::Flags) && narrower.contains(&Column::Status));
+        let mut w = widths();
+        assert_eq!(fit(5, &mut w), vec![Column::Id]);
+        assert_eq!(w[Column::Id as usize], 5);
+    }
+
+    #[test]
+    fn the_id_shrinks_before_status_and_flags_go() {
+        let mut w = widths();
+        // id 29 + status 8 + flags 12 + 2 spaces = 51.
+        assert_eq!(
+            fit(51, &mut w),
+            vec![Column::Id, Column::Status, Column::Flags]
+        );
+        assert_eq!(w[Column::Id as usize], 29);
+        let mut w = widths();
+        assert_eq!(
+            fit(40, &mut w),
+            vec![Column::Id, Column::Status, Column::Flags]
+        );
+        assert_eq!(w[Column::Id as usize], 18);
+        let mut w = widths();
+        assert_eq!(fit(30, &mut w), vec![Column::Id, Column::Flags]);
+        assert_eq!(w[Column::Id as usize], 12);
+    }
+
+    #[test]
+    fn ids_are_cut_from_the_left() {
+        assert_eq!(
+            tail(Cow::Borrowed("eval_20250706_005610_0000eeee"), 10),
+            "…_0000eeee"
+        );
+        assert_eq!(tail(Cow::Borrowed("short"), 10), "short");
+        assert_eq!(tail(Cow::Borrowed("short"), 0), "short");
+    }
+}

@@ -1,0 +1,221 @@
+//! The table's view model: which evaluations are shown, in what order, with
+//! which flags, and where the selection and scroll offset are. Pure UI
+//! state: no IO, no clock reads, no ratatui types.
+
+mod counts;
+#[cfg(test)]
+mod tests;
+
+use std::ops::Range;
+
+pub use counts::Counts;
+
+use crate::model::health::worst;
+use crate::model::{EvalId, EvalRecord, Flag, HealthContext, Severity, State, Status, Ts, assess};
+
+/// What the user asked the table to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+}
+
+/// One evaluation as the table shows it: its id, its flags as of the last
+/// refresh (most severe first), and its sort key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub id: EvalId,
+    /// Empty (and unallocated) for a healthy evaluation.
+    pub flags: Vec<Flag>,
+    /// The most severe flag's severity.
+    pub worst: Option<Severity>,
+    /// When the evaluation began (`started_at`, else first seen): newest
+    /// first within a severity.
+    pub since: Ts,
+}
+
+impl Row {
+    /// The flag to explain first: the most severe one.
+    pub fn top_flag(&self) -> Option<&Flag> {
+        self.flags.first()
+    }
+}
+
+/// The status a row shows: the one the merge rules let stand, else the one
+/// the storage worker confirmed (when the event itself was missed).
+pub fn shown_status(record: &EvalRecord) -> Option<Status> {
+    record.redis.status.or(record.redis.storage_status)
+}
+
+/// The rows in display order, the selection and the scroll offset.
+#[derive(Clone, Debug, Default)]
+pub struct TableView {
+    rows: Vec<Row>,
+    /// The selected evaluation: followed by id across refreshes.
+    selected: Option<EvalId>,
+    /// Where `selected` sat after the last refresh or move; used to pick a
+    /// neighbour when the selected evaluation disappears.
+    index: usize,
+    offset: usize,
+    counts: Counts,
+    refreshed_at: Option<Ts>,
+}
+
+impl TableView {
+    /// Recomputes the order, each row's flags and the counts. Meant to run
+    /// once per batch of events and once a second, not per frame; costs one
+    /// `assess` per record and one sort, and allocates nothing per healthy
+    /// row beyond its place in the vector.
+    pub fn refresh(&mut self, state: &State, now: Ts) {
+        let ctx = HealthContext::of(state, now);
+        let mut counts = Counts::default();
+        self.rows.clear();
+        self.rows.reserve(state.evals.len());
+        for (id, record) in &state.evals {
+            if !state.in_scope(record) {
+                counts.out_of_scope += 1;
+                continue;
+            }
+            let flags = assess(record, &ctx);
+            let worst = worst(&flags);
+            counts.add(shown_status(record), &flags, worst);
+            self.rows.push(Row {
+                id: id.clone(),
+                flags,
+                worst,
+                since: record.started_at().unwrap_or(record.first_seen),
+            });
+        }
+        // Keys are fields computed above, so comparing costs no lookups; ids
+        // are unique map keys, so the order is total and stable.
+        self.rows.sort_unstable_by(|a, b| {
+            b.worst
+                .cmp(&a.worst)
+                .then(b.since.cmp(&a.since))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        self.counts = counts;
+        self.refreshed_at = Some(now);
+        self.reselect();
+    }
+
+    /// Finds the selected id again after a reorder; if it is gone, selects
+    /// the row now at its old place, so the cursor does not jump to the top.
+    fn reselect(&mut self) {
+        if self.rows.is_empty() {
+            self.selected = None;
+            self.index = 0;
+            self.offset = 0;
+            return;
+        }
+        let found = self
+            .selected
+            .as_ref()
+            .and_then(|id| self.rows.iter().position(|row| row.id == *id));
+        let index = found.unwrap_or(self.index).min(self.rows.len() - 1);
+        self.select_index(index, None);
+    }
+
+    fn select_index(&mut self, index: usize, page: Option<usize>) {
+        self.index = index;
+        self.selected = self.rows.get(index).map(|row| row.id.clone());
+        if let Some(page) = page {
+            self.offset = self.visible_range(page).start;
+        }
+    }
+
+    /// Moves the selection; `page` is how many rows are visible.
+    pub fn apply(&mut self, action: Action, page: usize) {
+        let Some(last) = self.rows.len().checked_sub(1) else {
+            return;
+        };
+        let page = page.max(1);
+        let current = self.selected_index().unwrap_or(0);
+        let index = match action {
+            Action::Quit => return,
+            Action::Up => current.saturating_sub(1),
+            Action::Down => current.saturating_add(1),
+            Action::PageUp => current.saturating_sub(page),
+            Action::PageDown => current.saturating_add(page),
+            Action::Top => 0,
+            Action::Bottom => last,
+        };
+        self.select_index(index.min(last), Some(page));
+    }
+
+    /// Selects `id` if it is shown; returns whether it is.
+    pub fn select(&mut self, id: &str, page: usize) -> bool {
+        match self.rows.iter().position(|row| &*row.id == id) {
+            Some(index) => {
+                self.select_index(index, Some(page.max(1)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn selected(&self) -> Option<&EvalId> {
+        self.selected.as_ref()
+    }
+
+    /// The selected row's position in display order.
+    pub fn selected_index(&self) -> Option<usize> {
+        self.selected.as_ref().map(|_| self.index)
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.selected_index().and_then(|i| self.rows.get(i))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// All rows in display order.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The first row the last move left at the top of the page.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The `now` of the last refresh, if any.
+    pub fn refreshed_at(&self) -> Option<Ts> {
+        self.refreshed_at
+    }
+
+    /// The rows to draw in `height` lines: from the scroll offset, moved
+    /// just enough to keep the selection in view (the terminal may have
+    /// shrunk since the last move) and not past the end (rows may have
+    /// gone).
+    pub fn visible_range(&self, height: usize) -> Range<usize> {
+        let len = self.rows.len();
+        if height == 0 || len == 0 {
+            return 0..0;
+        }
+        let mut start = self.offset.min(len.saturating_sub(height));
+        if let Some(selected) = self.selected_index() {
+            if selected < start {
+                start = selected;
+            } else if selected >= start + height {
+                start = selected + 1 - height;
+            }
+        }
+        start..(start + height).min(len)
+    }
+}

@@ -1,0 +1,409 @@
+//! The table as drawn: a state built from observations (no Docker, no
+//! Redis), rendered into ratatui's TestBackend and checked cell by cell,
+//! plus selection through actions, every terminal size, and a snapshot.
+
+use evaltop::model::{
+    ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage, Observation,
+    RedisSnapshot, Rejection, Settings, Source, State, Status, StatusMessage, Ts,
+};
+use evaltop::ui::{draw, page_size};
+use evaltop::view::{Action, TableView};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+
+/// 2025-07-06T00:56:40Z: every time below is fixed relative to it, so the
+/// rendering is deterministic.
+const NOW: Ts = Ts(1_751_763_400_000);
+
+const EMPTY: &str = "eval_20250706_005610_0000eeee";
+const LOST: &str = "eval_20250706_005540_0000aaaa";
+const OVERDUE: &str = "eval_20250706_005529_0000bbbb";
+const QUIET: &str = "eval_20250706_005620_0000dddd";
+const HEALTHY: &str = "eval_20250706_005600_0000cccc";
+
+fn ago(secs: i64) -> Ts {
+    NOW.plus_millis(-secs * 1000)
+}
+
+fn facts(eval_id: &str, created_secs_ago: i64, executor: &str) -> ContainerFacts {
+    ContainerFacts {
+        container_id: format!("c_{eval_id}"),
+        eval_id: eval_id.to_string(),
+        state: Some(ContainerState::Running),
+        executor: Some(executor.to_string()),
+        created_at: Some(ago(created_secs_ago)),
+        timeout_secs: Some(30),
+        started_at: Some(ago(created_secs_ago)),
+        tty: Some(true),
+        inspected: true,
+        ..ContainerFacts::default()
+    }
+}
+
+fn event(eval_id: &str, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
+    Observation::DockerEvent(ContainerEvent {
+        container_id: format!("c_{eval_id}"),
+        eval_id: eval_id.to_string(),
+        action,
+        at,
+        executor: None,
+        created_at_label: None,
+        timeout_label: None,
+        signal: None,
+        exit_code_attr: exit,
+    })
+}
+
+fn status(channel: Status, eval_id: &str, executor: &str) -> Observation {
+    Observation::RedisStatus {
+        channel_status: channel,
+        message: StatusMessage {
+            eval_id: eval_id.to_string(),
+            status: Some(channel),
+            executor_id: Some(executor.to_string()),
+            ..StatusMessage::default()
+        },
+    }
+}
+
+fn finished(channel: Status, eval_id: &str, output: usize, exit: i64) -> Observation {
+    Observation::RedisStatus {
+        channel_status: channel,
+        message: StatusMessage {
+            eval_id: eval_id.to_string(),
+            status: Some(channel),
+            exit_code: Some(exit),
+            output_len: Some(output),
+            error_len: Some(0),
+            ..StatusMessage::default()
+        },
+    }
+}
+
+fn up(source: Source, detail: &str) -> Observation {
+    Observation::SourceUp {
+        source,
+        detail: detail.to_string(),
+    }
+}
+
+/// Five evaluations, one per case the table must tell apart.
+fn scenario() -> State {
+    let mut state = State::new(Settings::default());
+    let mut at = |secs: i64, observation: Observation| state.apply(observation, ago(secs));
+    at(90, up(Source::Docker, "engine 20.10.24, API 1.41"));
+    at(90, up(Source::Redis, "redis 7.0.15"));
+    at(
+        90,
+        Observation::DockerList {
+            containers: Vec::new(),
+            requested_at: ago(90),
+        },
+    );
+    // Redis drops the subscriber for four seconds, then reads its keys again.
+    at(
+        85,
+        Observation::SourceDown {
+            source: Source::Redis,
+            reason: "connection reset by peer".to_string(),
+        },
+    );
+    at(81, up(Source::Redis, "redis 7.0.15"));
+    at(81, Observation::RedisKeys(RedisSnapshot::default()));
+
+    // Overrun: still running 41 s past its 30 s deadline.
+    at(
+        71,
+        Observation::DockerInspect(facts(OVERDUE, 71, "executor-2")),
+    );
+    at(70, status(Status::Running, OVERDUE, "executor-2"));
+
+    // Fast failure whose completion was never published.
+    at(
+        60,
+        Observation::DockerInspect(facts(LOST, 60, "executor-1")),
+    );
+    at(59, status(Status::Running, LOST, "executor-1"));
+    at(58, event(LOST, ContainerAction::Die, ago(58), Some(1)));
+
+    // Healthy: ran, completed with output, container removed.
+    at(
+        40,
+        Observation::DockerInspect(facts(HEALTHY, 40, "executor-1")),
+    );
+    at(39, status(Status::Running, HEALTHY, "executor-1"));
+    at(38, event(HEALTHY, ContainerAction::Die, ago(38), Some(0)));
+    at(37, finished(Status::Completed, HEALTHY, 12, 0));
+    at(36, event(HEALTHY, ContainerAction::Destroy, ago(36), None));
+
+    // Empty failure although it printed: its logs were lost.
+    at(
+        30,
+        Observation::DockerInspect(facts(EMPTY, 30, "executor-1")),
+    );
+    at(30, status(Status::Running, EMPTY, "executor-1"));
+    at(
+        29,
+        Observation::RedisLog(LogMessage {
+            eval_id: EMPTY.to_string(),
+            sequence: Some(1),
+            content: "Before error\n".to_string(),
+            ..LogMessage::default()
+        }),
+    );
+    at(29, event(EMPTY, ContainerAction::Die, ago(29), Some(1)));
+    at(28, finished(Status::Failed, EMPTY, 0, 1));
+    at(27, event(EMPTY, ContainerAction::Destroy, ago(27), None));
+
+    // Empty failure with no sign of output (sys.exit(3)): only info.
+    at(20, finished(Status::Failed, QUIET, 0, 3));
+
+    for _ in 0..2 {
+        at(
+            15,
+            Observation::Rejected(Rejection {
+                source: Source::Redis,
+                channel: "evaluation:failed".to_string(),
+                reason: "not JSON".to_string(),
+            }),
+        );
+    }
+    state
+}
+
+fn render(state: &State, view: &TableView, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal
+        .draw(|frame| draw(frame, state, view, NOW))
+        .expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+fn line(buf: &Buffer, y: u16) -> String {
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
+}
+
+fn text(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y).trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The screen line that shows `id`.
+fn row_of(buf: &Buffer, id: &str) -> u16 {
+    (0..buf.area.height)
+        .find(|&y| line(buf, y).contains(id))
+        .unwrap_or_else(|| panic!("{id} not on screen:\n{}", text(buf)))
+}
+
+fn refreshed(state: &State) -> TableView {
+    let mut view = TableView::default();
+    view.refresh(state, NOW);
+    view
+}
+
+#[test]
+fn flagged_rows_come_first_tinted_by_severity() {
+    let state = scenario();
+    let view = refreshed(&state);
+    let buf = render(&state, &view, 100, 20);
+    let screen = text(&buf);
+
+    let ys: Vec<u16> = [EMPTY, LOST, OVERDUE, QUIET, HEALTHY]
+        .iter()
+        .map(|id| row_of(&buf, id))
+        .collect();
+    assert!(
+        ys.windows(2).all(|w| w[0] < w[1]),
+        "order {ys:?}:\n{screen}"
+    );
+
+    let flags_of = |id: &str| line(&buf, row_of(&buf, id));
+    assert!(flags_of(LOST).contains("lost-completion"), "{screen}");
+    assert!(flags_of(OVERDUE).contains("overdue"), "{screen}");
+    assert!(flags_of(EMPTY).contains("empty-failure"), "{screen}");
+    assert!(flags_of(QUIET).contains("empty-failure"), "{screen}");
+    for flag in [
+        "lost-completion",
+        "overdue",
+        "empty-failure",
+        "orphan",
+        "silent",
+    ] {
+        assert!(!flags_of(HEALTHY).contains(flag), "{screen}");
+    }
+    assert!(flags_of(OVERDUE).contains("+41s over"), "{screen}");
+    assert!(flags_of(LOST).contains("exited"), "{screen}");
+
+    let fg = |id: &str| -> Vec<Color> {
+        let y = row_of(&buf, id);
+        (0..buf.area.width).map(|x| buf[(x, y)].fg).collect()
+    };
+    for id in [EMPTY, LOST, OVERDUE] {
+        assert!(
+            fg(id).iter().all(|c| *c == Color::Red),
+            "{id} not red: {:?}",
+            fg(id)
+        );
+    }
+    assert!(
+        fg(QUIET).iter().all(|c| *c == Color::Cyan),
+        "{:?}",
+        fg(QUIET)
+    );
+    assert!(!fg(HEALTHY).contains(&Color::Red), "{:?}", fg(HEALTHY));
+    assert!(fg(HEALTHY).iter().all(|c| *c == Color::Reset));
+}
+
+#[test]
+fn header_shows_sources_counts_and_rejections() {
+    let state = scenario();
+    let view = refreshed(&state);
+    let buf = render(&state, &view, 100, 20);
+    let screen = text(&buf);
+    let docker = line(&buf, 0);
+    let redis = line(&buf, 1);
+    assert!(
+        docker.contains("docker") && docker.contains("● connected"),
+        "{screen}"
+    );
+    assert!(docker.contains("engine 20.10.24") && docker.contains("last event 27s ago"));
+    assert!(
+        redis.contains("redis") && redis.contains("● connected"),
+        "{screen}"
+    );
+    assert!(redis.contains("blind 00:55:15–00:55:19 (4s)"), "{screen}");
+    assert!(screen.contains("5 evaluations"), "{screen}");
+    assert!(screen.contains("rejected payloads 2"), "{screen}");
+    assert!(
+        screen.contains("running 2") && screen.contains("failed 2"),
+        "{screen}"
+    );
+    assert!(screen.contains("lost-completion 1") && screen.contains("empty-failure 2"));
+    // The rejected count is highlighted when non-zero.
+    let y = row_of(&buf, "rejected payloads 2");
+    let x = line(&buf, y).find("rejected").expect("on the line");
+    let x = line(&buf, y)[..x].chars().count() as u16;
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+
+    // A source that is down says why, and since when it is blind.
+    let mut down = scenario();
+    down.apply(
+        Observation::SourceDown {
+            source: Source::Docker,
+            reason: "connection refused".to_string(),
+        },
+        ago(12),
+    );
+    let buf = render(&down, &refreshed(&down), 100, 20);
+    let docker = line(&buf, 0);
+    assert!(
+        docker.contains("○ reconnecting: connection refused"),
+        "{docker}"
+    );
+    assert!(docker.contains("blind since 00:56:28 (12s)"), "{docker}");
+}
+
+#[test]
+fn footer_explains_the_selected_rows_top_flag() {
+    let state = scenario();
+    let mut view = refreshed(&state);
+    view.apply(Action::Down, 10);
+    assert_eq!(view.selected().map(|id| &**id), Some(LOST));
+    let buf = render(&state, &view, 250, 20);
+    let footer = line(&buf, 19);
+    assert!(
+        footer.contains("lost-completion: container exited 1 at 00:55:42.000"),
+        "{footer}"
+    );
+    assert!(footer.contains("q quit"), "{footer}");
+}
+
+#[test]
+fn selection_moves_with_keys_and_follows_the_id() {
+    let mut state = scenario();
+    let mut view = refreshed(&state);
+    let page = page_size(Rect::new(0, 0, 100, 20));
+    assert_eq!(page, 14);
+    let selected = |view: &TableView| view.selected().map(|id| id.to_string());
+    assert_eq!(selected(&view).as_deref(), Some(EMPTY));
+    view.apply(Action::Down, page);
+    view.apply(Action::Down, page);
+    assert_eq!(selected(&view).as_deref(), Some(OVERDUE));
+    view.apply(Action::Up, page);
+    assert_eq!(selected(&view).as_deref(), Some(LOST));
+    view.apply(Action::Bottom, page);
+    assert_eq!(selected(&view).as_deref(), Some(HEALTHY));
+    view.apply(Action::Top, page);
+    assert_eq!(selected(&view).as_deref(), Some(EMPTY));
+
+    // The selected (healthy) evaluation's container turns up running
+    // after its completion: it becomes a warning and moves up a row.
+    view.apply(Action::Bottom, page);
+    let mut orphan = ContainerFacts {
+        container_id: "c_second".to_string(),
+        ..ContainerFacts::default()
+    };
+    orphan.eval_id = HEALTHY.to_string();
+    orphan.state = Some(ContainerState::Running);
+    orphan.created_at = Some(ago(5));
+    state.apply(Observation::DockerInspect(orphan), ago(5));
+    view.refresh(&state, NOW);
+    assert_eq!(selected(&view).as_deref(), Some(HEALTHY));
+    assert_eq!(view.selected_index(), Some(3), "moved above the info row");
+    let buf = render(&state, &view, 100, 20);
+    assert!(row_of(&buf, HEALTHY) < row_of(&buf, QUIET));
+    assert!(line(&buf, row_of(&buf, HEALTHY)).contains("orphan"));
+    let y = row_of(&buf, HEALTHY);
+    assert!((0..100).all(|x| buf[(x, y)].fg == Color::Yellow));
+}
+
+#[test]
+fn narrow_terminals_keep_the_id_tail_and_the_flags() {
+    let state = scenario();
+    let view = refreshed(&state);
+    let buf = render(&state, &view, 50, 20);
+    let screen = text(&buf);
+    let lost = line(&buf, row_of(&buf, "0000aaaa"));
+    assert!(
+        lost.contains('…') && lost.contains("lost-completion"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("executor-1"),
+        "executor goes first:\n{screen}"
+    );
+    assert!(!screen.contains(LOST), "the id is cut:\n{screen}");
+}
+
+#[test]
+fn no_size_panics() {
+    let state = scenario();
+    let mut view = refreshed(&state);
+    view.apply(Action::Bottom, 3);
+    let empty = State::default();
+    let nothing = refreshed(&empty);
+    for height in [1, 2, 3, 4, 5, 6, 7, 20, 80] {
+        for width in 1..=250 {
+            render(&state, &view, width, height);
+        }
+    }
+    for width in [1, 2, 10, 40, 80, 100, 250] {
+        for height in 1..=80 {
+            render(&state, &view, width, height);
+            render(&empty, &nothing, width, height);
+        }
+    }
+}
+
+#[test]
+fn snapshot_at_100x20() {
+    let state = scenario();
+    let view = refreshed(&state);
+    let buf = render(&state, &view, 100, 20);
+    insta::assert_snapshot!(text(&buf));
+}
