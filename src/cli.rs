@@ -41,7 +41,13 @@ pub struct SourceArgs {
 
     /// Only containers labelled executor=ID (repeatable; the variable takes
     /// a comma-separated list).
-    #[arg(long = "executor", value_name = "ID", env = "EVALTOP_EXECUTORS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "executor",
+        value_name = "ID",
+        env = "EVALTOP_EXECUTORS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub executors: Vec<String>,
 
     /// How long after a container's end a completion may still arrive
@@ -107,7 +113,11 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert!(parse_duration("soon").unwrap_err().contains("expected a duration"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("expected a duration")
+        );
         assert!(parse_positive_duration("0s").is_err());
     }
 
@@ -115,7 +125,10 @@ mod tests {
     fn a_bad_flag_names_the_option_and_the_value() {
         let error = Cli::try_parse_from(["evaltop", "--grace", "forever"]).unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("--grace") && text.contains("forever"), "{text}");
+        assert!(
+            text.contains("--grace") && text.contains("forever"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -131,7 +144,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.sources.executors, ["executor-1", "executor-2"]);
-        assert!(matches!(cli.command, Some(Command::Check(CheckArgs { json: true, .. }))));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Check(CheckArgs { json: true, .. }))
+        ));
     }
 
     #[test]

@@ -80,7 +80,10 @@ mod tests {
             Some("eval_1")
         );
         assert_eq!(Names::id_in_key(&names.running_key, "eval::running"), None);
-        assert_eq!(Names::id_in_key(&names.pending_key, "pending:a:b"), Some("a:b"));
+        assert_eq!(
+            Names::id_in_key(&names.pending_key, "pending:a:b"),
+            Some("a:b")
+        );
         assert_eq!(Names::scan_pattern(&names.latest_log_key), "logs:*:latest");
     }
 }

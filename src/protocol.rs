@@ -61,16 +61,25 @@ pub fn decode(names: &Names, channel: &str, payload: &[u8]) -> Option<Observatio
     };
     let object = match serde_json::from_slice::<Value>(payload) {
         Ok(Value::Object(object)) => object,
-        Ok(other) => return reject(format!("payload is JSON {}, not an object", type_name(&other))),
+        Ok(other) => {
+            return reject(format!(
+                "payload is JSON {}, not an object",
+                type_name(&other)
+            ));
+        }
         Err(error) => return reject(format!("payload is not JSON: {error}")),
     };
     let fields = Fields(&object);
     let result = match kind {
-        ChannelKind::Status(status) => decode_status(&fields).map(|message| Observation::RedisStatus {
-            channel_status: status,
-            message,
-        }),
-        ChannelKind::Logs(channel_id) => decode_log(&fields, &channel_id).map(Observation::RedisLog),
+        ChannelKind::Status(status) => {
+            decode_status(&fields).map(|message| Observation::RedisStatus {
+                channel_status: status,
+                message,
+            })
+        }
+        ChannelKind::Logs(channel_id) => {
+            decode_log(&fields, &channel_id).map(Observation::RedisLog)
+        }
         ChannelKind::Storage(kind) => decode_storage(&fields, kind).map(Observation::RedisStorage),
         ChannelKind::Other => unreachable!("returned above"),
     };
@@ -84,11 +93,17 @@ fn decode_status(fields: &Fields) -> Result<StatusMessage, String> {
     let eval_id = fields.eval_id()?;
     // An unknown status word does not void the event: the channel says
     // what happened.
-    let status = fields.string("status")?.and_then(|text| Status::parse(&text));
+    let status = fields
+        .string("status")?
+        .and_then(|text| Status::parse(&text));
     let metadata = fields.object("metadata")?;
     let timeout_secs = match fields.seconds("timeout")? {
         Some(secs) => Some(secs),
-        None => metadata.as_ref().map(|m| m.seconds("timeout")).transpose()?.flatten(),
+        None => metadata
+            .as_ref()
+            .map(|m| m.seconds("timeout"))
+            .transpose()?
+            .flatten(),
     };
     let output = fields.string("output")?;
     let error = fields.string("error")?;
@@ -97,7 +112,7 @@ fn decode_status(fields: &Fields) -> Result<StatusMessage, String> {
         .as_deref()
         .filter(|e| !e.trim().is_empty())
         .or(reason.as_deref())
-        .map(|text| excerpt(text));
+        .map(excerpt);
     let reported_at = ["completed_at", "failed_at", "timestamp"]
         .into_iter()
         .find_map(|name| fields.time(name))
@@ -183,7 +198,10 @@ impl Fields<'_> {
     }
 
     fn wrong(name: &str, expected: &str, value: &Value) -> String {
-        format!("field `{name}`: expected {expected}, got {}", type_name(value))
+        format!(
+            "field `{name}`: expected {expected}, got {}",
+            type_name(value)
+        )
     }
 
     fn eval_id(&self) -> Result<String, String> {
@@ -215,11 +233,11 @@ impl Fields<'_> {
                 .map(Some)
                 .ok_or_else(|| format!("field `{name}`: {n} is not a whole number")),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| format!("field `{name}`: {:?} is not a whole number", clean_line(s))),
+            Some(Value::String(s)) => {
+                s.trim().parse::<i64>().map(Some).map_err(|_| {
+                    format!("field `{name}`: {:?} is not a whole number", clean_line(s))
+                })
+            }
             Some(other) => Err(Self::wrong(name, "integer", other)),
         }
     }
@@ -232,7 +250,10 @@ impl Fields<'_> {
                 .ok_or_else(|| format!("field `{name}`: {n} is not a number of seconds")),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => parse_secs(s).map(Some).ok_or_else(|| {
-                format!("field `{name}`: {:?} is not a number of seconds", clean_line(s))
+                format!(
+                    "field `{name}`: {:?} is not a number of seconds",
+                    clean_line(s)
+                )
             }),
             Some(other) => Err(Self::wrong(name, "seconds", other)),
         }
@@ -245,7 +266,10 @@ impl Fields<'_> {
             Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Ok(Some(true)),
                 "false" | "0" | "no" | "" => Ok(Some(false)),
-                _ => Err(format!("field `{name}`: {:?} is not a boolean", clean_line(s))),
+                _ => Err(format!(
+                    "field `{name}`: {:?} is not a boolean",
+                    clean_line(s)
+                )),
             },
             Some(Value::Number(n)) => Ok(Some(n.as_f64() != Some(0.0))),
             Some(other) => Err(Self::wrong(name, "boolean", other)),

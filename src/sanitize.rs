@@ -27,9 +27,13 @@ enum Mode {
     /// Control sequence: ends at a final byte 0x40..=0x7E.
     Csi,
     /// OSC, DCS, SOS, PM, APC: end at BEL (OSC) or ST.
-    StringSeq { len: usize },
+    StringSeq {
+        len: usize,
+    },
     /// Inside a string sequence, after ESC: `\` ends it.
-    StringEscape { len: usize },
+    StringEscape {
+        len: usize,
+    },
 }
 
 /// Sanitises bytes as they came from Docker or Redis.
@@ -199,7 +203,8 @@ mod tests {
     use super::*;
 
     fn has_control(text: &str) -> bool {
-        text.chars().any(|c| c != '\n' && (c.is_control() || c == '\u{1b}'))
+        text.chars()
+            .any(|c| c != '\n' && (c.is_control() || c == '\u{1b}'))
     }
 
     #[test]
@@ -242,7 +247,10 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_replaced() {
-        assert_eq!(sanitize_bytes(b"ok\xff\xfeend", 100), "ok\u{fffd}\u{fffd}end");
+        assert_eq!(
+            sanitize_bytes(b"ok\xff\xfeend", 100),
+            "ok\u{fffd}\u{fffd}end"
+        );
     }
 
     #[test]
@@ -250,7 +258,10 @@ mod tests {
         let long = "x".repeat(100);
         let out = sanitize(&format!("{long}\nshort"), 40);
         let mut lines = out.lines();
-        assert_eq!(lines.next(), Some(format!("{} …[+60 bytes cut]", "x".repeat(40)).as_str()));
+        assert_eq!(
+            lines.next(),
+            Some(format!("{} …[+60 bytes cut]", "x".repeat(40)).as_str())
+        );
         assert_eq!(lines.next(), Some("short"));
     }
 

@@ -143,7 +143,10 @@ impl Report {
             .filter(|(_, record)| state.in_scope(record))
             .map(|(id, record)| {
                 let flags = assess(record, &ctx);
-                (crate::model::health::worst(&flags), eval_report(id, record, &flags))
+                (
+                    crate::model::health::worst(&flags),
+                    eval_report(id, record, &flags),
+                )
             })
             .collect();
         // Most severe first, then by id, so that the output is stable.
@@ -226,10 +229,18 @@ fn write_table(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             eval.container_state.unwrap_or("-"),
             eval.executor.as_deref().unwrap_or("-"),
             eval.exit_code.map_or("-".to_string(), |c| c.to_string()),
-            if flags.is_empty() { "-".to_string() } else { flags.join(",") }
+            if flags.is_empty() {
+                "-".to_string()
+            } else {
+                flags.join(",")
+            }
         )?;
         for flag in &eval.flags {
-            writeln!(out, "    {} ({}): {}", flag.kind, flag.severity, flag.reason)?;
+            writeln!(
+                out,
+                "    {} ({}): {}",
+                flag.kind, flag.severity, flag.reason
+            )?;
         }
     }
     writeln!(

@@ -21,7 +21,10 @@ pub fn default_log_file() -> PathBuf {
 /// Keep the guard alive: dropping it flushes the log.
 pub fn init(file: Option<&Path>) -> Result<WorkerGuard> {
     let path = file.map(Path::to_path_buf).unwrap_or_else(default_log_file);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .wrap_err_with(|| format!("cannot create the log directory {}", dir.display()))?;
     let name = path

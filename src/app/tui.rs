@@ -56,8 +56,7 @@ pub async fn run(mut sources: Sources, mut state: State) -> Result<()> {
             let now = Ts::now();
             terminal
                 .draw(|frame| {
-                    // Rows that fit under the header and above the footer.
-                    page = usize::from(frame.area().height.saturating_sub(6)).max(1);
+                    page = ui::page_size(frame.area());
                     ui::draw(frame, &state, &table, now);
                 })
                 .wrap_err("cannot draw")?;

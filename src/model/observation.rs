@@ -390,7 +390,10 @@ pub enum Observation {
     /// An inspect of one container.
     DockerInspect(ContainerFacts),
     /// An inspect or log read answered 404: the container is gone.
-    DockerGone { container_id: String, eval_id: String },
+    DockerGone {
+        container_id: String,
+        eval_id: String,
+    },
     /// Logs read right after a container died (or found exited).
     DockerLogs {
         container_id: String,
@@ -406,7 +409,13 @@ pub enum Observation {
     RedisKeys(RedisSnapshot),
     Rejected(Rejection),
     /// A source connected (and is about to read everything again).
-    SourceUp { source: Source, detail: String },
+    SourceUp {
+        source: Source,
+        detail: String,
+    },
     /// A source lost its connection or could not reach its server.
-    SourceDown { source: Source, reason: String },
+    SourceDown {
+        source: Source,
+        reason: String,
+    },
 }

@@ -123,13 +123,24 @@ mod tests {
         ] {
             assert_eq!(Ts::parse(text), Some(expected), "{text}");
         }
-        assert_eq!(Ts::parse("2025-07-06T00:55:16Z"), Some(Ts(1_751_763_316_000)));
-        assert_eq!(Ts::parse("2025-07-06T00:55:16"), Some(Ts(1_751_763_316_000)));
+        assert_eq!(
+            Ts::parse("2025-07-06T00:55:16Z"),
+            Some(Ts(1_751_763_316_000))
+        );
+        assert_eq!(
+            Ts::parse("2025-07-06T00:55:16"),
+            Some(Ts(1_751_763_316_000))
+        );
     }
 
     #[test]
     fn refuses_garbage_and_docker_zero_time() {
-        for text in ["", "yesterday", "0001-01-01T00:00:00Z", "2025-13-40T99:00:00Z"] {
+        for text in [
+            "",
+            "yesterday",
+            "0001-01-01T00:00:00Z",
+            "2025-13-40T99:00:00Z",
+        ] {
             assert_eq!(Ts::parse(text), None, "{text}");
         }
     }

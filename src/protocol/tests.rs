@@ -31,7 +31,10 @@ fn channels_are_classified_by_name() {
         ("evaluation:running", ChannelKind::Status(Status::Running)),
         ("evaluation:failed", ChannelKind::Status(Status::Failed)),
         ("evaluation:eval_1:logs", ChannelKind::Logs("eval_1".into())),
-        ("storage:evaluation:updated", ChannelKind::Storage("updated".into())),
+        (
+            "storage:evaluation:updated",
+            ChannelKind::Storage("updated".into()),
+        ),
         ("evaluation:stats", ChannelKind::Other),
         ("evaluation::logs", ChannelKind::Other),
         ("executor:health", ChannelKind::Other),
@@ -65,10 +68,26 @@ fn sloppy_fields_are_tolerated() {
     let cases = [
         (r#"{"eval_id":"e","timeout":"30"}"#, Some(30), None),
         (r#"{"eval_id":"e","timeout":30}"#, Some(30), None),
-        (r#"{"eval_id":"e","timeout":30.0,"exit_code":"137"}"#, Some(30), Some(137)),
-        (r#"{"eval_id":"e","timeout":null,"exit_code":null}"#, None, None),
-        (r#"{"eval_id":"e","metadata":{"timeout":"45"}}"#, Some(45), None),
-        (r#"{"eval_id":"e","exit_code":1.0,"timeout":""}"#, None, Some(1)),
+        (
+            r#"{"eval_id":"e","timeout":30.0,"exit_code":"137"}"#,
+            Some(30),
+            Some(137),
+        ),
+        (
+            r#"{"eval_id":"e","timeout":null,"exit_code":null}"#,
+            None,
+            None,
+        ),
+        (
+            r#"{"eval_id":"e","metadata":{"timeout":"45"}}"#,
+            Some(45),
+            None,
+        ),
+        (
+            r#"{"eval_id":"e","exit_code":1.0,"timeout":""}"#,
+            None,
+            Some(1),
+        ),
     ];
     for (payload, timeout, exit_code) in cases {
         let (_, m) = status_message("evaluation:running", payload);
@@ -82,16 +101,52 @@ fn unusable_payloads_are_rejected_with_the_reason() {
     let cases = [
         ("evaluation:completed", "not json", "not JSON"),
         ("evaluation:completed", "[1,2]", "JSON array"),
-        ("evaluation:completed", r#"{"status":"completed"}"#, "no `eval_id`"),
-        ("evaluation:completed", r#"{"eval_id":42}"#, "field `eval_id`: expected string"),
+        (
+            "evaluation:completed",
+            r#"{"status":"completed"}"#,
+            "no `eval_id`",
+        ),
+        (
+            "evaluation:completed",
+            r#"{"eval_id":42}"#,
+            "field `eval_id`: expected string",
+        ),
         ("evaluation:completed", r#"{"eval_id":""}"#, "empty"),
-        ("evaluation:running", r#"{"eval_id":"e","timeout":{"s":1}}"#, "field `timeout`"),
-        ("evaluation:running", r#"{"eval_id":"e","timeout":"soon"}"#, "field `timeout`"),
-        ("evaluation:failed", r#"{"eval_id":"e","exit_code":"one"}"#, "field `exit_code`"),
-        ("evaluation:failed", r#"{"eval_id":"e","output":[1]}"#, "field `output`"),
-        ("evaluation:e:logs", r#"{"eval_id":"other","content":"x"}"#, "differs"),
-        ("evaluation:e:logs", r#"{"content":"x","is_final":"maybe"}"#, "field `is_final`"),
-        ("storage:evaluation:updated", r#"{"timestamp":"x"}"#, "no `eval_id`"),
+        (
+            "evaluation:running",
+            r#"{"eval_id":"e","timeout":{"s":1}}"#,
+            "field `timeout`",
+        ),
+        (
+            "evaluation:running",
+            r#"{"eval_id":"e","timeout":"soon"}"#,
+            "field `timeout`",
+        ),
+        (
+            "evaluation:failed",
+            r#"{"eval_id":"e","exit_code":"one"}"#,
+            "field `exit_code`",
+        ),
+        (
+            "evaluation:failed",
+            r#"{"eval_id":"e","output":[1]}"#,
+            "field `output`",
+        ),
+        (
+            "evaluation:e:logs",
+            r#"{"eval_id":"other","content":"x"}"#,
+            "differs",
+        ),
+        (
+            "evaluation:e:logs",
+            r#"{"content":"x","is_final":"maybe"}"#,
+            "field `is_final`",
+        ),
+        (
+            "storage:evaluation:updated",
+            r#"{"timestamp":"x"}"#,
+            "no `eval_id`",
+        ),
     ];
     for (channel, payload, expected) in cases {
         let reason = rejected_reason(channel, payload);
