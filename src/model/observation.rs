@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::time::Ts;
 
 /// An evaluation id, kept as an opaque string (PROTOCOL.md: never reject an
@@ -12,7 +14,8 @@ use super::time::Ts;
 pub type EvalId = Arc<str>;
 
 /// Where a fact came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     Docker,
     Redis,
@@ -31,7 +34,8 @@ impl Source {
 
 /// The platform's evaluation statuses, plus `timeout`, which a completion
 /// event may carry and which counts as a failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Submitted,
     Queued,
@@ -108,7 +112,8 @@ impl Status {
 
 /// A container's state as Docker reports it, plus `Removed` for a container
 /// that is gone (destroy event, 404, or absent from a full list).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ContainerState {
     Created,
     Running,
@@ -168,7 +173,8 @@ impl ContainerState {
 }
 
 /// The Docker container events evaltop acts on (type `container`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ContainerAction {
     Create,
     Start,
@@ -212,7 +218,7 @@ impl ContainerAction {
 /// Everything Docker can tell about one container, from a list entry or an
 /// inspect. Fields a list cannot give (exit code, finish time, OOM, TTY) are
 /// `None` until an inspect fills them.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerFacts {
     pub container_id: String,
     pub eval_id: String,
@@ -234,7 +240,7 @@ pub struct ContainerFacts {
 }
 
 /// A Docker container event, normalised.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerEvent {
     pub container_id: String,
     pub eval_id: String,
@@ -252,7 +258,8 @@ pub struct ContainerEvent {
 }
 
 /// How Docker kept a container's output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StreamKind {
     /// Started with a TTY: one console stream.
     Console,
@@ -272,7 +279,7 @@ impl StreamKind {
 
 /// Logs read from Docker when a container died: the last bytes of each
 /// stream, already sanitised.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CapturedLogs {
     /// True when Docker kept one console stream (TTY); then only `stdout`
     /// is used and holds the console.
@@ -292,7 +299,7 @@ impl CapturedLogs {
 }
 
 /// A status message from `evaluation:{status}`, decoded tolerantly.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusMessage {
     pub eval_id: String,
     pub status: Option<Status>,
@@ -314,7 +321,7 @@ pub struct StatusMessage {
 }
 
 /// A message from `evaluation:{eval_id}:logs`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogMessage {
     pub eval_id: String,
     pub sequence: Option<i64>,
@@ -326,7 +333,7 @@ pub struct LogMessage {
 
 /// A confirmation from `storage:evaluation:{kind}` that the durable record
 /// changed.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StorageMessage {
     pub eval_id: String,
     pub kind: String,
@@ -335,7 +342,7 @@ pub struct StorageMessage {
 }
 
 /// The JSON held in `eval:{id}:running`, with the key's TTL.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunningKey {
     pub eval_id: String,
     pub executor_id: Option<String>,
@@ -350,7 +357,7 @@ pub struct RunningKey {
 }
 
 /// A `logs:{id}:latest` key: evidence that an evaluation wrote output.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatestLogKey {
     pub eval_id: String,
     pub bytes: usize,
@@ -359,7 +366,7 @@ pub struct LatestLogKey {
 
 /// One full read of the Redis keys evaltop watches. What it does not list
 /// is, as of `at`, absent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RedisSnapshot {
     pub running_set: Vec<String>,
     pub running_keys: Vec<RunningKey>,
@@ -368,7 +375,7 @@ pub struct RedisSnapshot {
 }
 
 /// A payload that could not be used: counted, logged, and otherwise ignored.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rejection {
     pub source: Source,
     pub channel: String,
@@ -376,7 +383,8 @@ pub struct Rejection {
 }
 
 /// Something a source observed, with the time evaltop received it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Observation {
     /// Every container labelled `eval_id` (within the executor filter), as
     /// of `at` on the daemon's clock. Containers not in it are gone.

@@ -7,7 +7,20 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 
 /// A point in time, UTC, millisecond resolution. Small and `Copy` so that
 /// records and timeline entries stay compact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Ts(pub i64);
 
 impl Ts {

@@ -12,7 +12,7 @@ use crate::model::{Observation, Ts};
 
 /// An observation with the local time it was received: the `now` that the
 /// model applies it at, and what a recording stores.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Received {
     pub at: Ts,
     pub observation: Observation,
