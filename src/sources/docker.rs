@@ -1,1 +1,0 @@
-//! Docker source (being written).

@@ -1,0 +1,194 @@
+//! The Docker source: connects to the engine, takes a checkpoint on the
+//! daemon's clock, lists every evaluation container, then streams container
+//! events from the checkpoint, relisting on a timer and starting over on any
+//! failure. Level-triggered: the list says what is true, events only say
+//! something changed.
+
+mod connect;
+mod facts;
+mod logs;
+mod session;
+
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use crate::model::{Observation, Source};
+use crate::names::Names;
+use crate::sources::{Backoff, Received, Sink};
+
+pub use connect::connect;
+pub use logs::{LOG_TAIL_BYTES, LOG_TAIL_LINES, capture_logs};
+pub use session::inspect;
+
+/// What the Docker source watches and how.
+#[derive(Clone, Debug)]
+pub struct DockerConfig {
+    /// `unix:///path`, `tcp://host:port` or `http://host:port`; `None`
+    /// means `DOCKER_HOST`, else the local socket.
+    pub host: Option<String>,
+    /// Only containers of these executors (the `executor` label); empty
+    /// means every executor.
+    pub executors: Vec<String>,
+    /// How often to relist while the event stream runs: a half-dead stream
+    /// produces no error, only silence.
+    pub resync: Duration,
+    pub names: Names,
+}
+
+/// Why a Docker call failed, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// The engine could not be reached or did not answer the handshake.
+    #[error("cannot reach Docker at {address}: {detail}")]
+    Unreachable { address: String, detail: String },
+    /// The configured host is not an address evaltop can use.
+    #[error("cannot use Docker host {host:?}: {detail}")]
+    BadHost { host: String, detail: String },
+    /// The container does not exist (any more): a normal answer, since the
+    /// executor removes containers at any moment.
+    #[error("no such container (already removed)")]
+    NotFound,
+    /// The engine answered, but refused (e.g. 409: logs of a container that
+    /// is being removed).
+    #[error("Docker refused to {action} (HTTP {status}): {detail}")]
+    Refused {
+        action: String,
+        status: u16,
+        detail: String,
+    },
+    /// A request failed on the way (connection lost, timeout, bad answer).
+    #[error("Docker failed to {action}: {detail}")]
+    Request { action: String, detail: String },
+    /// The event stream closed: the daemon restarted or the connection
+    /// dropped.
+    #[error("the Docker event stream ended")]
+    StreamEnded,
+}
+
+impl DockerError {
+    /// Maps a bollard error of `action` ("list containers", ...): 404 is
+    /// `NotFound`, other statuses `Refused`, the rest `Request`.
+    pub(crate) fn from_bollard(action: &str, err: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
+        match err {
+            E::DockerResponseServerError {
+                status_code: 404, ..
+            } => DockerError::NotFound,
+            E::DockerResponseServerError {
+                status_code,
+                message,
+            } => DockerError::Refused {
+                action: action.to_string(),
+                status: status_code,
+                detail: crate::sanitize::clean_line(message.trim()),
+            },
+            other => DockerError::Request {
+                action: action.to_string(),
+                detail: error_chain(&other),
+            },
+        }
+    }
+}
+
+/// An error and its causes on one line: bollard's own message is often
+/// only "client error (Connect)", the cause says "Connection refused".
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        cause = next.source();
+    }
+    crate::sanitize::clean_line(&parts.join(": "))
+}
+
+/// A session that lasted this long counts as "a connection that worked":
+/// the backoff starts over. Shorter ones keep growing it, so that a stream
+/// that dies right after the list cannot make evaltop relist in a loop.
+const HEALTHY_SESSION: Duration = Duration::from_secs(10);
+
+/// Runs forever (returns only when the sink is closed): connect, checkpoint,
+/// list, stream, reconnect.
+pub async fn run(config: DockerConfig, sink: Sink) {
+    let address = connect::describe_host(config.host.as_deref());
+    let span = tracing::info_span!("docker_source", address = %address);
+    run_sessions(config, sink, address).instrument(span).await;
+}
+
+async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
+    let mut backoff = Backoff::new();
+    let mut memory = session::Memory::default();
+    loop {
+        let docker = match connect(config.host.as_deref()).await {
+            Ok(docker) => docker,
+            Err(err) => {
+                tracing::warn!(error = %err, "Docker connection failed");
+                if !send_down(&sink, err.to_string()).await {
+                    return;
+                }
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let detail = describe_engine(&docker).await;
+        tracing::info!(%detail, "connected to Docker");
+        let up = Observation::SourceUp {
+            source: Source::Docker,
+            detail,
+        };
+        if !send(&sink, up).await {
+            return;
+        }
+        let started = Instant::now();
+        match session::run_session(&docker, &config, &sink, &mut memory).await {
+            session::End::SinkClosed => return,
+            session::End::Lost(err) => {
+                tracing::warn!(error = %err, "lost Docker");
+                if !send_down(&sink, format!("lost Docker at {address}: {err}")).await {
+                    return;
+                }
+            }
+        }
+        if started.elapsed() >= HEALTHY_SESSION {
+            backoff.reset();
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+/// "engine 20.10.24, API 1.41", or what is known of it.
+async fn describe_engine(docker: &bollard::Docker) -> String {
+    let api = docker.client_version();
+    match docker.version().await {
+        Ok(version) => format!(
+            "engine {}, API {api}",
+            crate::sanitize::clean_line(version.version.as_deref().unwrap_or("?"))
+        ),
+        Err(err) => {
+            // The handshake already worked; a failed description is not
+            // worth a reconnect, the session will find out soon enough.
+            tracing::debug!(error = %error_chain(&err), "Docker version unavailable");
+            format!("API {api}")
+        }
+    }
+}
+
+async fn send_down(sink: &Sink, reason: String) -> bool {
+    send(
+        sink,
+        Observation::SourceDown {
+            source: Source::Docker,
+            reason,
+        },
+    )
+    .await
+}
+
+/// Sends one observation; false when the app has gone.
+pub(crate) async fn send(sink: &Sink, observation: Observation) -> bool {
+    sink.send(Received::now(observation)).await.is_ok()
+}
