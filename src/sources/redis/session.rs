@@ -1,0 +1,247 @@
+//! One connection's life: subscribe, then read the keys (so that nothing
+//! falls between the two), then stream messages and re-read the keys on a
+//! timer until the connection is lost.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use redis::aio::{MultiplexedConnection, PubSubSink};
+use redis::{AsyncConnectionConfig, Client, Msg};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::keys::{glob_escape, read_keys};
+use super::{RedisConfig, RedisError, send};
+use crate::model::{Observation, Source};
+use crate::names::Names;
+use crate::protocol;
+use crate::sources::Sink;
+
+/// How long to wait for a connection, a subscription, or a PING.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+/// How long one command (a pipeline of up to a thousand GETs, SMEMBERS of a
+/// large set) may take before the key connection counts as dead.
+const COMMAND_WITHIN: Duration = Duration::from_secs(30);
+/// A resync shorter than this would keep Redis busy re-reading keys.
+const MIN_RESYNC: Duration = Duration::from_millis(100);
+
+/// How a session ended.
+pub(super) enum End {
+    SinkClosed,
+    Failed(RedisError),
+}
+
+pub(super) struct Session<'a> {
+    pub client: &'a Client,
+    pub config: &'a RedisConfig,
+    /// The URL with any password redacted, for messages.
+    pub url: &'a str,
+    pub sink: &'a Sink,
+}
+
+/// Why the loop stopped: the sink closed, or Redis failed.
+type Step<T> = Result<T, End>;
+
+impl Session<'_> {
+    /// Runs until the connection is lost or the sink closes. Also returns
+    /// how long the source was up (`None` if it never came up).
+    pub(super) async fn run(&self) -> (End, Option<Duration>) {
+        let mut up_since = None;
+        let end = match self.watch(&mut up_since).await {
+            Ok(never) => match never {},
+            Err(end) => end,
+        };
+        (end, up_since.map(|since: Instant| since.elapsed()))
+    }
+
+    async fn watch(&self, up_since: &mut Option<Instant>) -> Step<std::convert::Infallible> {
+        let (mut pubsub, mut messages) = self.subscribe().await?;
+        let mut conn = self.key_connection().await?;
+        let version = server_version(&mut conn).await;
+        self.emit(Observation::SourceUp {
+            source: Source::Redis,
+            detail: match version {
+                Some(version) => format!("redis {version}"),
+                None => "redis (version unknown)".to_string(),
+            },
+        })
+        .await?;
+        *up_since = Some(Instant::now());
+        tracing::info!(url = self.url, "redis source subscribed");
+        self.resync(&mut conn).await?;
+
+        let period = self.config.resync.max(MIN_RESYNC);
+        let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
+        // After a slow read, do not fire a burst of catch-up reads.
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                message = messages.next() => match message {
+                    Some(message) => self.forward(&message).await?,
+                    None => return Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                },
+                _ = ticker.tick() => {
+                    self.check_alive(&mut pubsub).await?;
+                    self.resync(&mut conn).await?;
+                }
+                () = self.sink.closed() => return Err(End::SinkClosed),
+            }
+        }
+    }
+
+    /// Opens the pub/sub connection and subscribes to one pattern per
+    /// prefix; returns once the server has confirmed both.
+    async fn subscribe(&self) -> Step<(PubSubSink, redis::aio::PubSubStream)> {
+        let pubsub = self
+            .within("a connection", self.client.get_async_pubsub())
+            .await?
+            .map_err(|source| self.connect_error(source))?;
+        let (mut pubsub, messages) = pubsub.split();
+        for pattern in patterns(&self.config.names) {
+            self.within("PSUBSCRIBE", pubsub.psubscribe(&pattern))
+                .await?
+                .map_err(|source| {
+                    self.failed(RedisError::Subscribe {
+                        url: self.url.to_string(),
+                        pattern: pattern.clone(),
+                        source,
+                    })
+                })?;
+        }
+        Ok((pubsub, messages))
+    }
+
+    async fn key_connection(&self) -> Step<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(ANSWER_WITHIN))
+            .set_response_timeout(Some(COMMAND_WITHIN));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|source| self.connect_error(source))
+    }
+
+    /// A subscriber whose connection died silently (no FIN, a stuck proxy)
+    /// sees no error and no message: a PING on the same connection tells.
+    async fn check_alive(&self, pubsub: &mut PubSubSink) -> Step<()> {
+        self.within(
+            "PING on the pub/sub connection",
+            pubsub.ping::<redis::Value>(),
+        )
+        .await?
+        .map(drop)
+        .map_err(|source| self.connect_error(source))
+    }
+
+    /// Reads every key and sends the snapshot, then its rejections.
+    async fn resync(&self, conn: &mut MultiplexedConnection) -> Step<()> {
+        let (snapshot, rejections) =
+            read_keys(conn, &self.config.names).await.map_err(|error| {
+                self.failed(RedisError::At {
+                    url: self.url.to_string(),
+                    source: Box::new(error),
+                })
+            })?;
+        tracing::debug!(
+            running_set = snapshot.running_set.len(),
+            running_keys = snapshot.running_keys.len(),
+            pending = snapshot.pending.len(),
+            latest_logs = snapshot.latest_logs.len(),
+            rejected = rejections.len(),
+            "redis keys read"
+        );
+        self.emit(Observation::RedisKeys(snapshot)).await?;
+        for rejection in rejections {
+            self.emit(Observation::Rejected(rejection)).await?;
+        }
+        Ok(())
+    }
+
+    /// Decodes one message; channels outside the contract are ignored.
+    async fn forward(&self, message: &Msg) -> Step<()> {
+        let channel = message.get_channel_name();
+        match protocol::decode(&self.config.names, channel, message.get_payload_bytes()) {
+            Some(observation) => self.emit(observation).await,
+            None => {
+                tracing::trace!(channel, "message on a channel outside the contract ignored");
+                Ok(())
+            }
+        }
+    }
+
+    async fn emit(&self, observation: Observation) -> Step<()> {
+        send(self.sink, observation)
+            .await
+            .map_err(|()| End::SinkClosed)
+    }
+
+    /// Awaits `future` for at most `ANSWER_WITHIN`.
+    async fn within<T>(&self, what: &'static str, future: impl Future<Output = T>) -> Step<T> {
+        tokio::time::timeout(ANSWER_WITHIN, future)
+            .await
+            .map_err(|_elapsed| {
+                self.failed(RedisError::Timeout {
+                    url: self.url.to_string(),
+                    what,
+                    after: ANSWER_WITHIN,
+                })
+            })
+    }
+
+    fn connect_error(&self, source: redis::RedisError) -> End {
+        self.failed(RedisError::Connect {
+            url: self.url.to_string(),
+            source,
+        })
+    }
+
+    fn failed(&self, error: RedisError) -> End {
+        End::Failed(error)
+    }
+}
+
+/// One pattern per prefix; when one prefix starts with the other, only the
+/// shorter, so that no message arrives twice.
+fn patterns(names: &Names) -> Vec<String> {
+    let mut prefixes = vec![names.channel_prefix.as_str(), names.storage_prefix.as_str()];
+    prefixes.sort_by_key(|prefix| prefix.len());
+    let mut kept: Vec<&str> = Vec::new();
+    for prefix in prefixes {
+        if !kept.iter().any(|shorter| prefix.starts_with(shorter)) {
+            kept.push(prefix);
+        }
+    }
+    kept.into_iter()
+        .map(|prefix| format!("{}*", glob_escape(prefix)))
+        .collect()
+}
+
+/// `redis_version` from `INFO server`; `None` when INFO is refused (renamed
+/// or disabled by the operator) or says nothing about it.
+async fn server_version(conn: &mut MultiplexedConnection) -> Option<String> {
+    let info: String = match redis::cmd("INFO").arg("server").query_async(conn).await {
+        Ok(info) => info,
+        Err(error) => {
+            tracing::debug!(%error, "INFO server refused; version unknown");
+            return None;
+        }
+    };
+    info.lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))
+        .map(|version| crate::sanitize::clean_line(version.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pattern_per_prefix_without_overlap() {
+        let names = Names::default();
+        assert_eq!(patterns(&names), ["evaluation:*", "storage:evaluation:*"]);
+        let nested = Names {
+            storage_prefix: "evaluation:storage:".into(),
+            ..Names::default()
+        };
+        assert_eq!(patterns(&nested), ["evaluation:*"]);
+    }
+}
