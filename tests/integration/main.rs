@@ -3,5 +3,7 @@
 
 mod support;
 
+mod check_cli;
 mod docker_source;
 mod redis_source;
+mod scenarios;

@@ -1,8 +1,11 @@
 //! What the integration tests share: a redis-server on a free port, the
-//! offline busybox test image, and containers labelled like the platform's.
-//! Everything here cleans up what it created, and only that, on drop.
+//! offline busybox test image, containers labelled like the platform's, and
+//! evaltop's sources running in the test process. Everything here cleans up
+//! what it created, and only that, on drop.
 
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod evaltop;
+pub mod platform;
 pub mod redis;

@@ -1,0 +1,103 @@
+//! `evaltop check`, the real binary, against the real engine and a real
+//! redis-server: its exit codes, its JSON, and an unreachable source.
+
+use serde_json::Value;
+
+use crate::support::docker::unique_executor;
+use crate::support::redis::{RedisServer, closed_port};
+
+pub struct CheckRun {
+    pub code: i32,
+    pub json: Value,
+    pub stderr: String,
+}
+
+impl CheckRun {
+    /// The flag kinds `check` reported for `eval_id` (none when absent).
+    pub fn flag_kinds(&self, eval_id: &str) -> Vec<String> {
+        self.json["evaluations"]
+            .as_array()
+            .expect("evaluations array")
+            .iter()
+            .filter(|e| e["eval_id"] == eval_id)
+            .flat_map(|e| e["flags"].as_array().cloned().unwrap_or_default())
+            .map(|f| f["kind"].as_str().expect("flag kind").to_string())
+            .collect()
+    }
+}
+
+/// Runs `evaltop check --json` against `redis_url` and the local engine.
+pub async fn check_json(redis_url: &str, extra: &[&str]) -> CheckRun {
+    let log_dir = std::env::temp_dir().join(format!("evaltop-test-log-{}", std::process::id()));
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_evaltop"))
+        .args(["check", "--json", "--listen", "500ms", "--redis", redis_url])
+        .arg("--log-file")
+        .arg(log_dir.join("evaltop.log"))
+        .args(extra)
+        .output()
+        .await
+        .expect("run evaltop check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("check --json printed no JSON ({e}):\n{stdout}"));
+    CheckRun {
+        code: output.status.code().expect("exit code"),
+        json,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_flagged_exits_zero_with_stable_fields() {
+    let redis = RedisServer::start();
+    // Scoped to an executor that has no containers, so that other tests'
+    // containers on the same engine do not count.
+    let executor = unique_executor();
+    let run = check_json(&redis.url(), &["--executor", &executor]).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    for field in [
+        "generated_at",
+        "sources",
+        "rejected",
+        "alarming",
+        "evaluations",
+    ] {
+        assert!(
+            run.json.get(field).is_some(),
+            "missing {field}: {}",
+            run.json
+        );
+    }
+    assert_eq!(run.json["sources"]["docker"]["synced"], true);
+    assert_eq!(run.json["sources"]["redis"]["synced"], true);
+    assert_eq!(run.json["rejected"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_redis_exits_two_with_the_reason() {
+    let url = format!("redis://127.0.0.1:{}", closed_port());
+    let run = check_json(&url, &["--connect-timeout", "2s"]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("redis unreachable"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&url[8..]),
+        "the reason names the address: {}",
+        run.stderr
+    );
+    assert_eq!(run.json["sources"]["redis"]["synced"], false);
+}
+
+#[tokio::test]
+async fn a_bad_flag_names_the_option_and_the_value() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_evaltop"))
+        .args(["check", "--grace", "forever"])
+        .output()
+        .await
+        .expect("run evaltop");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--grace") && stderr.contains("forever"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,136 @@
+//! evaltop's sources and model running in the test process against the
+//! test's redis-server and the real Docker engine: the same path as the
+//! binary's, with the state open to the test's assertions.
+
+use std::time::Duration;
+
+use evaltop::model::{Flag, FlagKind, HealthContext, State, Ts, assess};
+use evaltop::names::Names;
+use evaltop::sources::{Received, docker, redis};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How long the sources may take for their first full read.
+const SYNC_WITHIN: Duration = Duration::from_secs(20);
+/// How often flags are re-assessed while waiting, when nothing arrives.
+const REASSESS_EVERY: Duration = Duration::from_millis(50);
+
+pub struct Evaltop {
+    pub state: State,
+    observations: mpsc::Receiver<Received>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Evaltop {
+    /// Starts both sources with the given grace and waits until each has
+    /// done its first full read.
+    pub async fn start(redis_url: &str, grace: Duration) -> Evaltop {
+        let names = Names::default();
+        let (sink, observations) = mpsc::channel(16_384);
+        let resync = Duration::from_secs(30);
+        let tasks = vec![
+            tokio::spawn(docker::run(
+                docker::DockerConfig {
+                    host: None,
+                    executors: Vec::new(),
+                    resync,
+                    names: names.clone(),
+                },
+                sink.clone(),
+            )),
+            tokio::spawn(redis::run(
+                redis::RedisConfig {
+                    url: redis_url.to_string(),
+                    resync,
+                    names,
+                },
+                sink,
+            )),
+        ];
+        let settings = evaltop::model::Settings {
+            grace_ms: grace.as_millis() as i64,
+            ..Default::default()
+        };
+        let mut evaltop = Evaltop {
+            state: State::new(settings),
+            observations,
+            tasks,
+        };
+        evaltop
+            .pump_until("both sources synced", SYNC_WITHIN, |state| {
+                state.docker.synced() && state.redis.synced()
+            })
+            .await;
+        evaltop
+    }
+
+    /// Applies observations until `done` holds for the state, or panics
+    /// after `within` with what is known.
+    pub async fn pump_until(
+        &mut self,
+        what: &str,
+        within: Duration,
+        mut done: impl FnMut(&State) -> bool,
+    ) {
+        let deadline = Instant::now() + within;
+        loop {
+            if done(&self.state) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "not reached within {within:?}: {what}\ndocker: {:?}\nredis: {:?}\nrejected: {}",
+                    self.state.docker, self.state.redis, self.state.rejected.total
+                );
+            }
+            self.pump_for(REASSESS_EVERY).await;
+        }
+    }
+
+    /// Applies whatever arrives during `duration`.
+    pub async fn pump_for(&mut self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while let Ok(Some(received)) =
+            tokio::time::timeout_at(until, self.observations.recv()).await
+        {
+            self.state.apply(received.observation, received.at);
+        }
+    }
+
+    /// Waits until `eval_id` carries a flag of `kind`; returns it.
+    pub async fn wait_flag(&mut self, eval_id: &str, kind: FlagKind, within: Duration) -> Flag {
+        self.pump_until(
+            &format!("{eval_id} flagged {}", kind.name()),
+            within,
+            |state| flags_of(state, eval_id).iter().any(|f| f.kind() == kind),
+        )
+        .await;
+        self.flags(eval_id)
+            .into_iter()
+            .find(|f| f.kind() == kind)
+            .expect("found above")
+    }
+
+    /// The flags of `eval_id` now (none for an unknown id).
+    pub fn flags(&self, eval_id: &str) -> Vec<Flag> {
+        flags_of(&self.state, eval_id)
+    }
+}
+
+pub fn flags_of(state: &State, eval_id: &str) -> Vec<Flag> {
+    let ctx = HealthContext::of(state, Ts::now());
+    state
+        .evals
+        .get(eval_id)
+        .map(|record| assess(record, &ctx))
+        .unwrap_or_default()
+}
+
+impl Drop for Evaltop {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The platform's side of a scenario, done as its services do it: the
+//! storage service announcing `evaluation:running`, the storage worker
+//! setting and clearing the running keys, the executor publishing the
+//! completion and removing the container.
+
+use serde_json::{Value, json};
+
+use super::redis::RedisServer;
+
+/// The storage service's `evaluation:running` and the storage worker's
+/// keys: `running_evaluations` and `eval:{id}:running` (TTL timeout + 60 s).
+pub async fn mark_running(
+    redis: &RedisServer,
+    eval_id: &str,
+    executor: &str,
+    container_id: &str,
+    timeout: u32,
+) {
+    let short_id = &container_id[..12.min(container_id.len())];
+    let key_value = json!({
+        "executor_id": executor,
+        "container_id": short_id,
+        "started_at": chrono::Utc::now().to_rfc3339(),
+        "timeout": timeout,
+    });
+    let _: i64 = redis
+        .cmd(redis::cmd("SADD").arg("running_evaluations").arg(eval_id))
+        .await;
+    let _: () = redis
+        .cmd(
+            redis::cmd("SET")
+                .arg(format!("eval:{eval_id}:running"))
+                .arg(key_value.to_string())
+                .arg("EX")
+                .arg(timeout + 60),
+        )
+        .await;
+    redis
+        .publish(
+            "evaluation:running",
+            json!({
+                "eval_id": eval_id,
+                "executor_id": executor,
+                "container_id": short_id,
+                "timeout": timeout,
+            })
+            .to_string(),
+        )
+        .await;
+}
+
+/// The executor's completion, as it publishes it on `evaluation:{channel}`,
+/// followed by what the storage worker does with it (the keys cleared).
+pub async fn complete(redis: &RedisServer, channel: &str, payload: Value) {
+    let eval_id = payload["eval_id"]
+        .as_str()
+        .expect("payload eval_id")
+        .to_string();
+    redis
+        .publish(&format!("evaluation:{channel}"), payload.to_string())
+        .await;
+    let _: i64 = redis
+        .cmd(redis::cmd("SREM").arg("running_evaluations").arg(&eval_id))
+        .await;
+    let _: i64 = redis
+        .cmd(redis::cmd("DEL").arg(format!("eval:{eval_id}:running")))
+        .await;
+}
+
+/// A failure payload as the executor writes it.
+pub fn failure(eval_id: &str, executor: &str, output: &str, error: &str, exit_code: i64) -> Value {
+    json!({
+        "eval_id": eval_id,
+        "status": "failed",
+        "output": output,
+        "error": error,
+        "exit_code": exit_code,
+        "executor_id": executor,
+        "completed_at": chrono::Utc::now().to_rfc3339(),
+    })
+}
