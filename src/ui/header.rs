@@ -1,5 +1,6 @@
 //! The header: each source's connection and blind windows, then what the
-//! table holds (statuses, flags, rejected payloads) from the view's counts.
+//! table holds (statuses, flags, rejected payloads) from the view's counts;
+//! and the quick-view tabs with their counts, the sort and what is hidden.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{safe, theme};
-use crate::model::{BlindWindow, SourceHealth, State, Ts, human_duration};
-use crate::view::Counts;
+use crate::model::{BlindWindow, FlagKind, SourceHealth, State, Ts, human_duration};
+use crate::view::{Counts, QuickView, SortColumn, TableView};
 
 const SEPARATOR: &str = " │ ";
 const ITEM: &str = " · ";
@@ -152,4 +153,81 @@ fn flags_line(counts: &Counts) -> Line<'static> {
         spans.push(Span::raw(format!("{} {n}", kind.name())));
     }
     Line::from(spans)
+}
+
+/// The quick views on their number keys, each with how many rows it would
+/// show under the current filter; then the sort and the hidden count. Flag
+/// kinds with no rows are left out (their keys still work) unless
+/// selected, and names shorten when the line is too narrow.
+pub(super) fn render_tabs(view: &TableView, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    let full = tabs_line(view, false);
+    let line = if full.width() > usize::from(area.width) {
+        tabs_line(view, true)
+    } else {
+        full
+    };
+    Paragraph::new(line).render(area, buf);
+}
+
+fn tabs_line(view: &TableView, short: bool) -> Line<'static> {
+    let counts = view.quick_counts();
+    let active = view.quick_view();
+    let mut spans = Vec::new();
+    for quick in QuickView::ALL {
+        let n = quick.count(counts);
+        if matches!(quick, QuickView::Flag(_)) && n == 0 && quick != active {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        let name = if short {
+            short_name(quick)
+        } else {
+            quick.name()
+        };
+        let text = format!("{} {name} {n}", quick.digit());
+        spans.push(if quick == active {
+            Span::styled(format!("[{text}]"), theme::selected())
+        } else {
+            Span::raw(format!(" {text} "))
+        });
+    }
+    let sort = view.sort();
+    if sort.column != SortColumn::Default || sort.reversed {
+        spans.push(Span::raw(SEPARATOR));
+        let direction = match sort.arrow() {
+            Some(arrow) => arrow.to_string(),
+            None => " reversed".to_string(),
+        };
+        spans.push(Span::styled(
+            format!("sort {}{direction}", sort.column.name()),
+            theme::title(),
+        ));
+    }
+    let hidden = view.hidden();
+    if hidden > 0 {
+        spans.push(Span::raw(SEPARATOR));
+        spans.push(Span::styled(format!("{hidden} hidden"), theme::warning()));
+    }
+    Line::from(spans)
+}
+
+fn short_name(quick: QuickView) -> &'static str {
+    match quick {
+        QuickView::All => "all",
+        QuickView::Flagged => "flag",
+        QuickView::Flag(kind) => match kind {
+            FlagKind::LostCompletion => "lost",
+            FlagKind::Overdue => "over",
+            FlagKind::EmptyFailure => "empty",
+            FlagKind::Orphan => "orph",
+            FlagKind::StaleRunning => "stale",
+            FlagKind::Silent => "silent",
+            FlagKind::TimedOut => "t/o",
+        },
+    }
 }

@@ -1,7 +1,8 @@
 //! The table of evaluations: one line per evaluation, tinted by its most
-//! severe flag. Only the visible slice of rows is built, so a frame costs
-//! the same with 100,000 evaluations as with 50; columns are dropped on
-//! narrow terminals in a fixed order of importance.
+//! severe flag, the sorted column's title marked ▲/▼. Only the visible
+//! slice of rows is built, so a frame costs the same with 100,000
+//! evaluations as with 50; columns are dropped on narrow terminals in a
+//! fixed order of importance.
 
 use std::borrow::Cow;
 
@@ -13,7 +14,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
 
 use super::{safe, theme};
 use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
-use crate::view::{Row, TableView, shown_status};
+use crate::view::{Row, SortColumn, TableView, shown_status};
 
 const DASH: &str = "—";
 const SPACING: u16 = 1;
@@ -72,6 +73,19 @@ impl Column {
         }
     }
 
+    fn sort_column(self) -> SortColumn {
+        match self {
+            Column::Id => SortColumn::Id,
+            Column::Status => SortColumn::Status,
+            Column::Container => SortColumn::Container,
+            Column::Executor => SortColumn::Executor,
+            Column::Age => SortColumn::Age,
+            Column::Runtime => SortColumn::Runtime,
+            Column::Exit => SortColumn::Exit,
+            Column::Flags => SortColumn::Flags,
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Column::Id => "id",
@@ -106,6 +120,13 @@ pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: 
             Column::ALL.map(|column| text(column, row, record, now))
         })
         .collect();
+    let sort = view.sort();
+    let titles: [Cow<'static, str>; COLUMNS] = Column::ALL.map(|c| match sort.arrow() {
+        Some(arrow) if sort.column == c.sort_column() => {
+            Cow::Owned(format!("{}{arrow}", c.title()))
+        }
+        _ => Cow::Borrowed(c.title()),
+    });
     let mut widths = [0u16; COLUMNS];
     for (i, column) in Column::ALL.into_iter().enumerate() {
         let widest = texts
@@ -114,15 +135,24 @@ pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: 
             .max()
             .unwrap_or(0);
         let widest = u16::try_from(widest).unwrap_or(u16::MAX);
-        widths[i] = widest.clamp(column.title().len() as u16, column.cap());
+        let title = titles[i].chars().count() as u16;
+        widths[i] = widest.clamp(title, column.cap().max(title));
     }
-    let columns = fit(area.width, &mut widths);
+    let sorted = Column::ALL
+        .into_iter()
+        .find(|c| sort.arrow().is_some() && c.sort_column() == sort.column);
+    let columns = fit(area.width, &mut widths, sorted);
     let constraints = columns.iter().map(|&c| match c {
         Column::Flags => Constraint::Fill(1),
         c => Constraint::Length(widths[c as usize]),
     });
 
-    let titles = TableRow::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme::title());
+    let titles = TableRow::new(
+        columns
+            .iter()
+            .map(|&c| Cell::from(titles[c as usize].clone())),
+    )
+    .style(theme::title());
     let selected = view.selected_index();
     let rows = visible
         .iter()
@@ -154,22 +184,33 @@ pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: 
             height: 1,
             ..area
         };
-        Paragraph::new(Span::styled("no evaluations seen yet", theme::dim())).render(message, buf);
+        let text = match view.hidden() {
+            0 => Cow::Borrowed("no evaluations seen yet"),
+            hidden => Cow::Owned(format!(
+                "no evaluation matches; the filter and quick view hide {hidden}"
+            )),
+        };
+        Paragraph::new(Span::styled(text, theme::dim())).render(message, buf);
     }
 }
 
-/// The columns that fit in `width`, dropping the least important first.
+/// The columns that fit in `width`, dropping the least important first;
+/// the `sorted` column goes last, since its order is what the table shows.
 /// Before status or flags go, the id gives up room (it is shown by its
 /// tail, the part that tells ids apart), down to `MIN_ID`.
-fn fit(width: u16, widths: &mut [u16; COLUMNS]) -> Vec<Column> {
+fn fit(width: u16, widths: &mut [u16; COLUMNS], sorted: Option<Column>) -> Vec<Column> {
     let mut columns = Column::ALL.to_vec();
+    let drops = Column::DROP_ORDER
+        .into_iter()
+        .filter(|&c| Some(c) != sorted)
+        .chain(sorted.filter(|&c| c != Column::Id));
     let needed = |columns: &[Column], widths: &[u16; COLUMNS]| -> u32 {
         let cells: u32 = columns.iter().map(|&c| u32::from(widths[c as usize])).sum();
         cells + u32::from(SPACING) * (columns.len() as u32).saturating_sub(1)
     };
     let full_id = widths[Column::Id as usize];
     let width = u32::from(width);
-    for drop in Column::DROP_ORDER {
+    for drop in drops {
         let mut need = needed(&columns, widths);
         if need <= width {
             break;
@@ -308,12 +349,12 @@ mod tests {
     #[test]
     fn narrow_terminals_drop_executor_age_and_exit_first() {
         let mut w = widths();
-        assert_eq!(fit(250, &mut w), Column::ALL.to_vec());
-        let narrower = fit(80, &mut widths());
+        assert_eq!(fit(250, &mut w, None), Column::ALL.to_vec());
+        let narrower = fit(80, &mut widths(), None);
         assert!(!narrower.contains(&Column::Executor) && !narrower.contains(&Column::Age));
         assert!(narrower.contains(&Column::Flags) && narrower.contains(&Column::Status));
         let mut w = widths();
-        assert_eq!(fit(5, &mut w), vec![Column::Id]);
+        assert_eq!(fit(5, &mut w, None), vec![Column::Id]);
         assert_eq!(w[Column::Id as usize], 5);
     }
 
@@ -322,19 +363,36 @@ mod tests {
         let mut w = widths();
         // id 29 + status 8 + flags 12 + 2 spaces = 51.
         assert_eq!(
-            fit(51, &mut w),
+            fit(51, &mut w, None),
             vec![Column::Id, Column::Status, Column::Flags]
         );
         assert_eq!(w[Column::Id as usize], 29);
         let mut w = widths();
         assert_eq!(
-            fit(40, &mut w),
+            fit(40, &mut w, None),
             vec![Column::Id, Column::Status, Column::Flags]
         );
         assert_eq!(w[Column::Id as usize], 18);
         let mut w = widths();
-        assert_eq!(fit(30, &mut w), vec![Column::Id, Column::Flags]);
+        assert_eq!(fit(30, &mut w, None), vec![Column::Id, Column::Flags]);
         assert_eq!(w[Column::Id as usize], 12);
+    }
+
+    #[test]
+    fn the_sorted_column_is_dropped_last() {
+        let with_age = fit(80, &mut widths(), Some(Column::Age));
+        assert!(with_age.contains(&Column::Age), "{with_age:?}");
+        assert!(!with_age.contains(&Column::Executor));
+        let mut w = widths();
+        assert_eq!(
+            fit(30, &mut w, Some(Column::Exit)),
+            vec![Column::Id, Column::Exit]
+        );
+        assert_eq!(fit(5, &mut widths(), Some(Column::Age)), vec![Column::Id]);
+        assert_eq!(
+            fit(250, &mut widths(), Some(Column::Id)),
+            Column::ALL.to_vec()
+        );
     }
 
     #[test]

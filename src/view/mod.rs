@@ -1,14 +1,32 @@
-//! The table's view model: which evaluations are shown, in what order, with
-//! which flags, and where the selection and scroll offset are. Pure UI
-//! state: no IO, no clock reads, no ratatui types.
+//! The table's view model: which evaluations are shown (the filter and the
+//! quick view), in what order (the sort), with which flags, and where the
+//! selection and scroll offset are. Pure UI state: no IO, no clock reads,
+//! no ratatui types.
 
 mod counts;
+pub mod event_log;
+pub mod filter;
+mod finding;
+mod input;
+pub mod quick;
+pub mod sort;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_event_log;
+#[cfg(test)]
+mod tests_filter;
+#[cfg(test)]
+mod tests_find;
 
 use std::ops::Range;
 
 pub use counts::Counts;
+pub use event_log::{EventLine, EventLog};
+pub use filter::{Filter, FilterError};
+pub use input::{FilterEdit, FilterInput};
+pub use quick::QuickView;
+pub use sort::{Sort, SortColumn};
 
 use crate::model::health::worst;
 use crate::model::{EvalId, EvalRecord, Flag, HealthContext, Severity, State, Status, Ts, assess};
@@ -64,18 +82,35 @@ pub struct TableView {
     offset: usize,
     counts: Counts,
     refreshed_at: Option<Ts>,
+    /// The typed filter; rows that fail it are left out of `rows`.
+    filter: Option<Filter>,
+    input: FilterInput,
+    quick: QuickView,
+    sort: Sort,
+    /// Counts of the rows that pass the typed filter, whatever the quick
+    /// view: what each quick view would show.
+    quick_counts: Counts,
+    /// The filter, quick view or sort changed since the last refresh.
+    stale: bool,
 }
 
 impl TableView {
-    /// Recomputes the order, each row's flags and the counts. Meant to run
-    /// once per batch of events and once a second, not per frame; costs one
-    /// `assess` per record and one sort, and allocates nothing per healthy
-    /// row beyond its place in the vector.
+    /// Recomputes each row's flags, the counts, which rows pass the filter
+    /// and the quick view, and their order. Meant to run once per batch of
+    /// events and once a second, not per frame; costs one `assess` and one
+    /// filter match per record and one sort, and allocates nothing per
+    /// healthy row beyond its place in the vectors.
     pub fn refresh(&mut self, state: &State, now: Ts) {
         let ctx = HealthContext::of(state, now);
         let mut counts = Counts::default();
-        self.rows.clear();
-        self.rows.reserve(state.evals.len());
+        let mut quick_counts = Counts::default();
+        let column = self.sort.column;
+        // Each row with its sort key, borrowed from `state` for this sort.
+        let mut keyed = Vec::with_capacity(if self.filter.is_some() {
+            self.rows.len()
+        } else {
+            state.evals.len()
+        });
         for (id, record) in &state.evals {
             if !state.in_scope(record) {
                 counts.out_of_scope += 1;
@@ -83,24 +118,35 @@ impl TableView {
             }
             let flags = assess(record, &ctx);
             let worst = worst(&flags);
-            counts.add(shown_status(record), &flags, worst);
-            self.rows.push(Row {
+            let status = shown_status(record);
+            counts.add(status, &flags, worst);
+            if let Some(filter) = &self.filter
+                && !filter.matches(id, record, &flags, now)
+            {
+                continue;
+            }
+            quick_counts.add(status, &flags, worst);
+            if !self.quick.matches(&flags) {
+                continue;
+            }
+            let row = Row {
                 id: id.clone(),
                 flags,
                 worst,
                 since: record.started_at().unwrap_or(record.first_seen),
-            });
+            };
+            keyed.push((sort::key(column, id, record, &row, now), row));
         }
-        // Keys are fields computed above, so comparing costs no lookups; ids
-        // are unique map keys, so the order is total and stable.
-        self.rows.sort_unstable_by(|a, b| {
-            b.worst
-                .cmp(&a.worst)
-                .then(b.since.cmp(&a.since))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        // Keys were computed above, so comparing costs no lookups; ids are
+        // unique map keys, so the order is total and stable.
+        let order = self.sort;
+        keyed.sort_unstable_by(|a, b| sort::compare(order, a, b));
+        self.rows.clear();
+        self.rows.extend(keyed.into_iter().map(|(_, row)| row));
         self.counts = counts;
+        self.quick_counts = quick_counts;
         self.refreshed_at = Some(now);
+        self.stale = false;
         self.reselect();
     }
 
@@ -180,6 +226,7 @@ impl TableView {
         self.rows.is_empty()
     }
 
+    /// Counts of every evaluation in scope, filtered or not (the header).
     pub fn counts(&self) -> &Counts {
         &self.counts
     }

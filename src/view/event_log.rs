@@ -1,0 +1,278 @@
+//! The events pane's content: a bounded tail of one-line summaries of the
+//! observations from both sources, like `docker events` for evaluations,
+//! and the pane's scroll position. Summaries are worded once, when pushed,
+//! so drawing costs nothing per line beyond the visible ones.
+
+use std::collections::VecDeque;
+
+use crate::model::{
+    ContainerAction, ContainerState, EvalId, Observation, Severity, Source, Status, Ts,
+};
+use crate::sanitize::clean_line;
+
+/// Lines kept by default.
+pub const DEFAULT_CAPACITY: usize = 2_000;
+
+/// One observation, summarised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventLine {
+    /// When evaltop received it.
+    pub at: Ts,
+    pub source: Source,
+    /// The evaluation it is about, if it is about one.
+    pub eval_id: Option<EvalId>,
+    /// What happened, e.g. `docker die exit=1`, `redis evaluation:failed`.
+    pub what: String,
+    /// How loud it is: a failure or a kill is a warning, a lost connection
+    /// or a rejected payload an alarm.
+    pub tone: Option<Severity>,
+}
+
+/// A ring of the newest lines, and how far the pane is scrolled back.
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    lines: VecDeque<EventLine>,
+    capacity: usize,
+    /// Lines between the newest and the bottom of the pane: 0 follows the
+    /// tail.
+    scroll: usize,
+    /// Lines pushed since the start, evicted ones included.
+    pushed: u64,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        EventLog::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl EventLog {
+    pub fn new(capacity: usize) -> Self {
+        EventLog {
+            lines: VecDeque::with_capacity(capacity.min(DEFAULT_CAPACITY)),
+            capacity: capacity.max(1),
+            scroll: 0,
+            pushed: 0,
+        }
+    }
+
+    /// Summarises `observation`, received at `at`. Call it before
+    /// `State::apply`, which takes the observation.
+    pub fn push(&mut self, at: Ts, observation: &Observation) {
+        let (source, eval_id, what, tone) = summarise(observation);
+        let eval_id = eval_id.filter(|id| !id.is_empty()).map(|id| {
+            if id.chars().any(char::is_control) {
+                EvalId::from(clean_line(id))
+            } else {
+                EvalId::from(id)
+            }
+        });
+        // The summary quotes labels, channels and reasons that arrived from
+        // outside; a control character must never reach the terminal.
+        let what = if what.chars().any(char::is_control) {
+            clean_line(&what)
+        } else {
+            what
+        };
+        if self.lines.len() >= self.capacity {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(EventLine {
+            at,
+            source,
+            eval_id,
+            what,
+            tone,
+        });
+        self.pushed += 1;
+        if self.scroll > 0 {
+            // Scrolled back: keep the same lines in view.
+            self.scroll = (self.scroll + 1).min(self.lines.len().saturating_sub(1));
+        }
+    }
+
+    /// Oldest first.
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &EventLine> + ExactSizeIterator {
+        self.lines.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Lines pushed in all, including those the ring has let go.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// How many lines the pane is scrolled back from the newest.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// True when the pane shows the newest line.
+    pub fn is_following(&self) -> bool {
+        self.scroll == 0
+    }
+
+    /// Towards older lines.
+    pub fn scroll_up(&mut self, lines: usize) {
+        self.scroll = self
+            .scroll
+            .saturating_add(lines)
+            .min(self.lines.len().saturating_sub(1));
+    }
+
+    /// Towards newer lines; reaching the newest resumes following.
+    pub fn scroll_down(&mut self, lines: usize) {
+        self.scroll = self.scroll.saturating_sub(lines);
+    }
+
+    pub fn follow(&mut self) {
+        self.scroll = 0;
+    }
+
+    /// The lines that fill `height` rows at the current scroll position,
+    /// oldest first, ending `scroll` lines before the newest.
+    pub fn window(&self, height: usize) -> impl Iterator<Item = &EventLine> {
+        let end = self.lines.len().saturating_sub(self.scroll);
+        let start = end.saturating_sub(height);
+        self.lines.range(start..end)
+    }
+}
+
+type Summary<'a> = (Source, Option<&'a str>, String, Option<Severity>);
+
+fn summarise(observation: &Observation) -> Summary<'_> {
+    let warn = Some(Severity::Warning);
+    let alarm = Some(Severity::Alarm);
+    match observation {
+        Observation::DockerList { containers, .. } => {
+            let running = containers
+                .iter()
+                .filter(|c| c.state.is_some_and(ContainerState::is_live))
+                .count();
+            let ended = containers
+                .iter()
+                .filter(|c| c.state.is_some_and(ContainerState::has_ended))
+                .count();
+            let what = format!(
+                "docker list: {} containers, {running} running, {ended} exited",
+                containers.len()
+            );
+            (Source::Docker, None, what, None)
+        }
+        Observation::DockerEvent(event) => {
+            let mut what = format!("docker {}", event.action.name());
+            if let Some(code) = event.exit_code_attr {
+                what.push_str(&format!(" exit={code}"));
+            }
+            if let Some(signal) = &event.signal {
+                what.push_str(&format!(" signal={signal}"));
+            }
+            let tone = match event.action {
+                ContainerAction::Oom | ContainerAction::Kill => warn,
+                ContainerAction::Die => event.exit_code_attr.filter(|c| *c != 0).and(warn),
+                _ => None,
+            };
+            (Source::Docker, Some(&event.eval_id), what, tone)
+        }
+        Observation::DockerInspect(facts) => {
+            let mut what = format!(
+                "docker inspect: {}",
+                facts.state.map_or("unknown", ContainerState::name)
+            );
+            if let Some(code) = facts.exit_code {
+                what.push_str(&format!(" exit={code}"));
+            }
+            if facts.oom_killed == Some(true) {
+                what.push_str(" oom-killed");
+            }
+            (Source::Docker, Some(&facts.eval_id), what, None)
+        }
+        Observation::DockerGone { eval_id, .. } => (
+            Source::Docker,
+            Some(eval_id),
+            "docker gone: container removed".to_string(),
+            None,
+        ),
+        Observation::DockerLogs { eval_id, logs, .. } => {
+            let stream = if logs.tty { "console" } else { "stdout+stderr" };
+            let cut = if logs.truncated { ", tail kept" } else { "" };
+            let what = format!("docker logs: {} bytes {stream}{cut}", logs.total_bytes);
+            (Source::Docker, Some(eval_id), what, None)
+        }
+        Observation::RedisStatus {
+            channel_status,
+            message,
+        } => {
+            let mut what = format!("redis evaluation:{}", channel_status.name());
+            if let Some(status) = message.status.filter(|s| s != channel_status) {
+                what.push_str(&format!(" status={}", status.name()));
+            }
+            if let Some(code) = message.exit_code {
+                what.push_str(&format!(" exit={code}"));
+            }
+            if message.manual_update {
+                what.push_str(" manual");
+            }
+            let failed = message.status.unwrap_or(*channel_status).is_failure()
+                || *channel_status == Status::Failed;
+            (
+                Source::Redis,
+                Some(&message.eval_id),
+                what,
+                failed.then_some(Severity::Warning),
+            )
+        }
+        Observation::RedisLog(log) => {
+            let kind = if log.is_heartbeat { "heartbeat" } else { "log" };
+            let mut what = format!("redis {kind}");
+            if let Some(sequence) = log.sequence {
+                what.push_str(&format!(" #{sequence}"));
+            }
+            if !log.is_heartbeat {
+                what.push_str(&format!(" {} bytes", log.content.len()));
+            }
+            if log.is_final {
+                what.push_str(" final");
+            }
+            (Source::Redis, Some(&log.eval_id), what, None)
+        }
+        Observation::RedisStorage(storage) => {
+            let mut what = format!("redis storage:evaluation:{}", storage.kind);
+            if let Some(status) = storage.status {
+                what.push_str(&format!(" status={}", status.name()));
+            }
+            (Source::Redis, Some(&storage.eval_id), what, None)
+        }
+        Observation::RedisKeys(snapshot) => {
+            let what = format!(
+                "redis keys: {} running, {} pending",
+                snapshot.running_set.len(),
+                snapshot.pending.len()
+            );
+            (Source::Redis, None, what, None)
+        }
+        Observation::Rejected(rejection) => {
+            let what = format!("rejected {}: {}", rejection.channel, rejection.reason);
+            (rejection.source, None, what, alarm)
+        }
+        Observation::SourceUp { source, detail } => {
+            let what = format!("{} up: {detail}", source.name());
+            (*source, None, what, None)
+        }
+        Observation::SourceDown { source, reason } => {
+            let what = format!("{} down: {reason}", source.name());
+            (*source, None, what, alarm)
+        }
+    }
+}

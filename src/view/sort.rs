@@ -1,0 +1,214 @@
+//! Sorting the table by a column. Each column has a natural first direction
+//! (names and lifecycles ascending, durations, exit codes and flags
+//! largest first); choosing the same column again reverses it. Rows with
+//! nothing to show in the column go last either way, and ties keep the
+//! default order, so the order is total and stable across refreshes.
+
+use std::cmp::Ordering;
+
+use crate::model::{ContainerState, EvalRecord, FlagKind, Severity, Status, Ts};
+
+use super::{Row, shown_status};
+
+/// What the table is sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    /// Flagged rows first (most severe first), then newest first.
+    #[default]
+    Default,
+    Id,
+    Status,
+    Container,
+    Executor,
+    Age,
+    Runtime,
+    Exit,
+    Flags,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 9] = [
+        SortColumn::Default,
+        SortColumn::Id,
+        SortColumn::Status,
+        SortColumn::Container,
+        SortColumn::Executor,
+        SortColumn::Age,
+        SortColumn::Runtime,
+        SortColumn::Exit,
+        SortColumn::Flags,
+    ];
+
+    /// Its name, the same as the column's title.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortColumn::Default => "default",
+            SortColumn::Id => "id",
+            SortColumn::Status => "status",
+            SortColumn::Container => "container",
+            SortColumn::Executor => "executor",
+            SortColumn::Age => "age",
+            SortColumn::Runtime => "runtime",
+            SortColumn::Exit => "exit",
+            SortColumn::Flags => "flags",
+        }
+    }
+
+    /// Largest first on the first press: what an operator hunts for is the
+    /// oldest, the longest, the worst.
+    fn starts_descending(self) -> bool {
+        matches!(
+            self,
+            SortColumn::Age | SortColumn::Runtime | SortColumn::Exit | SortColumn::Flags
+        )
+    }
+}
+
+/// The table's order: a column and whether it was chosen twice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sort {
+    pub column: SortColumn,
+    /// Opposite to the column's natural direction.
+    pub reversed: bool,
+}
+
+impl Sort {
+    /// Selects `column`, or reverses it if it is already selected.
+    pub fn toggle(&mut self, column: SortColumn) {
+        if self.column == column {
+            self.reversed = !self.reversed;
+        } else {
+            *self = Sort {
+                column,
+                reversed: false,
+            };
+        }
+    }
+
+    /// Whether the column's values run from largest to smallest.
+    pub fn descending(self) -> bool {
+        self.column.starts_descending() != self.reversed
+    }
+
+    /// `▲` ascending or `▼` descending, for the column's title; `None` for
+    /// the default order, which has no column of its own.
+    pub fn arrow(self) -> Option<char> {
+        match self.column {
+            SortColumn::Default => None,
+            _ if self.descending() => Some('▼'),
+            _ => Some('▲'),
+        }
+    }
+}
+
+/// A row's value in the sorted column, borrowed from the state so that a
+/// refresh builds no string per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Key<'a> {
+    Missing,
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Container states in lifecycle order.
+const CONTAINER_ORDER: [ContainerState; 8] = [
+    ContainerState::Created,
+    ContainerState::Running,
+    ContainerState::Paused,
+    ContainerState::Restarting,
+    ContainerState::Removing,
+    ContainerState::Exited,
+    ContainerState::Dead,
+    ContainerState::Removed,
+];
+
+fn position<T: PartialEq>(all: &[T], item: T) -> i64 {
+    all.iter().position(|x| *x == item).unwrap_or(0) as i64
+}
+
+pub(super) fn key<'a>(
+    column: SortColumn,
+    id: &'a str,
+    record: &'a EvalRecord,
+    row: &Row,
+    now: Ts,
+) -> Key<'a> {
+    let int = |value: Option<i64>| value.map_or(Key::Missing, Key::Int);
+    match column {
+        SortColumn::Default => Key::Missing,
+        SortColumn::Id => Key::Text(id),
+        SortColumn::Status => int(shown_status(record).map(|s| position(&Status::ALL, s))),
+        SortColumn::Container => int(record
+            .container_state()
+            .map(|s| position(&CONTAINER_ORDER, s))),
+        SortColumn::Executor => record.executor().map_or(Key::Missing, Key::Text),
+        SortColumn::Age => Key::Int(now.since(row.since).max(0)),
+        SortColumn::Runtime => int(runtime_ms(record, now)),
+        SortColumn::Exit => int(record.exit_code()),
+        SortColumn::Flags => int(row.top_flag().map(|flag| {
+            let severity = position(
+                &[Severity::Info, Severity::Warning, Severity::Alarm],
+                flag.severity(),
+            );
+            // Within a severity, the model's order of kinds (most
+            // alarming first) decides.
+            let kind = position(&FlagKind::ALL, flag.kind());
+            severity * 64 + (63 - kind)
+        })),
+    }
+}
+
+/// How long the container has run (while live) or ran (once ended), as the
+/// runtime column shows it; for an evaluation Docker has not shown, while
+/// Redis holds it running, since it began.
+pub fn runtime_ms(record: &EvalRecord, now: Ts) -> Option<i64> {
+    match &record.docker {
+        Some(docker) => {
+            let start = docker.created_at.or(docker.started_at)?;
+            let state = docker.state?;
+            if state.is_live() {
+                Some(now.since(start).max(0))
+            } else if state.has_ended() {
+                Some(docker.ended_at()?.since(start).max(0))
+            } else {
+                None
+            }
+        }
+        None if !record.redis.is_terminal()
+            && matches!(
+                record.redis.status,
+                Some(Status::Running | Status::Provisioning)
+            ) =>
+        {
+            Some(now.since(record.started_at()?).max(0))
+        }
+        None => None,
+    }
+}
+
+/// Flagged first by severity, then newest first, then by id.
+pub(super) fn default_order(a: &Row, b: &Row) -> Ordering {
+    b.worst
+        .cmp(&a.worst)
+        .then(b.since.cmp(&a.since))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+pub(super) fn compare(sort: Sort, a: &(Key<'_>, Row), b: &(Key<'_>, Row)) -> Ordering {
+    if sort.column == SortColumn::Default {
+        let order = default_order(&a.1, &b.1);
+        return if sort.reversed {
+            order.reverse()
+        } else {
+            order
+        };
+    }
+    let by_key = match (a.0, b.0) {
+        (Key::Missing, Key::Missing) => Ordering::Equal,
+        (Key::Missing, _) => Ordering::Greater,
+        (_, Key::Missing) => Ordering::Less,
+        (x, y) if sort.descending() => y.cmp(&x),
+        (x, y) => x.cmp(&y),
+    };
+    by_key.then_with(|| default_order(&a.1, &b.1))
+}

@@ -1,0 +1,131 @@
+//! The events log: one line per observation, worded once; bounded; and a
+//! scroll position that stays on what the reader is looking at.
+
+use super::*;
+use crate::model::{
+    ContainerAction, ContainerEvent, Observation, RedisSnapshot, Rejection, Source, StatusMessage,
+};
+
+const NOW: Ts = Ts(1_751_763_400_000);
+
+fn docker_event(action: ContainerAction, exit: Option<i64>) -> Observation {
+    Observation::DockerEvent(ContainerEvent {
+        container_id: "c0ffee".into(),
+        eval_id: "eval_1".into(),
+        action,
+        at: NOW,
+        executor: None,
+        created_at_label: None,
+        timeout_label: None,
+        signal: None,
+        exit_code_attr: exit,
+    })
+}
+
+#[test]
+fn the_event_log_summarises_each_observation_in_a_line() {
+    let mut log = EventLog::default();
+    log.push(NOW, &docker_event(ContainerAction::Die, Some(1)));
+    log.push(
+        NOW,
+        &Observation::RedisStatus {
+            channel_status: Status::Failed,
+            message: StatusMessage {
+                eval_id: "eval_1".into(),
+                status: Some(Status::Timeout),
+                exit_code: Some(137),
+                ..StatusMessage::default()
+            },
+        },
+    );
+    log.push(
+        NOW,
+        &Observation::RedisKeys(RedisSnapshot {
+            running_set: vec!["a".into(); 12],
+            pending: vec![("b".into(), "queued".into()); 3],
+            ..RedisSnapshot::default()
+        }),
+    );
+    log.push(
+        NOW,
+        &Observation::Rejected(Rejection {
+            source: Source::Redis,
+            channel: "evaluation:completed".into(),
+            reason: "not JSON".into(),
+        }),
+    );
+    log.push(
+        NOW,
+        &Observation::SourceDown {
+            source: Source::Docker,
+            reason: "connection refused\u{1b}[2J".into(),
+        },
+    );
+    let lines: Vec<_> = log
+        .lines()
+        .map(|l| (l.source, l.eval_id.as_deref(), l.what.as_str(), l.tone))
+        .collect();
+    let warn = Some(Severity::Warning);
+    let alarm = Some(Severity::Alarm);
+    assert_eq!(
+        lines,
+        [
+            (Source::Docker, Some("eval_1"), "docker die exit=1", warn),
+            (
+                Source::Redis,
+                Some("eval_1"),
+                "redis evaluation:failed status=timeout exit=137",
+                warn
+            ),
+            (
+                Source::Redis,
+                None,
+                "redis keys: 12 running, 3 pending",
+                None
+            ),
+            (
+                Source::Redis,
+                None,
+                "rejected evaluation:completed: not JSON",
+                alarm
+            ),
+            (
+                Source::Docker,
+                None,
+                "docker down: connection refused",
+                alarm
+            ),
+        ]
+    );
+    assert!(log.lines().all(|l| !l.what.chars().any(char::is_control)));
+}
+
+#[test]
+fn the_event_log_is_bounded_and_scrolls_without_drifting() {
+    let mut log = EventLog::new(5);
+    for i in 0..8 {
+        log.push(Ts(i), &docker_event(ContainerAction::Start, None));
+    }
+    assert_eq!((log.len(), log.pushed(), log.capacity()), (5, 8, 5));
+    let ats = |log: &EventLog, h: usize| log.window(h).map(|l| l.at.0).collect::<Vec<_>>();
+    assert_eq!(ats(&log, 3), [5, 6, 7]);
+    assert!(log.is_following());
+    log.scroll_up(2);
+    assert_eq!(ats(&log, 3), [3, 4, 5]);
+    // New lines do not move what a scrolled-back reader is looking at
+    // (bar the oldest, which the ring lets go).
+    log.push(Ts(8), &docker_event(ContainerAction::Start, None));
+    assert_eq!(ats(&log, 3), [4, 5]);
+    log.scroll_up(100);
+    assert_eq!(log.scroll(), 4);
+    assert_eq!(ats(&log, 3), [4]);
+    log.scroll_down(1);
+    assert_eq!(ats(&log, 3), [4, 5]);
+    log.scroll_down(100);
+    assert!(log.is_following());
+    assert_eq!(ats(&log, 10), [4, 5, 6, 7, 8]);
+    log.scroll_up(1);
+    log.follow();
+    assert_eq!(log.scroll(), 0);
+    assert_eq!(ats(&log, 0), Vec::<i64>::new());
+}
