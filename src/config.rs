@@ -1,0 +1,383 @@
+//! The config file (TOML): keymap, colours, grace, resync, columns, the
+//! platform's names, and the action settings. A bad file is an error that
+//! names the file, the line, the key and what was expected.
+//!
+//! Precedence: a command-line flag or its environment variable, then the
+//! file, then the default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::console::keymap::{Chord, Command, Keymap};
+use crate::names::Names;
+
+/// Columns the table can show, in their default order.
+pub const COLUMNS: [&str; 8] = [
+    "id",
+    "status",
+    "container",
+    "executor",
+    "age",
+    "runtime",
+    "exit",
+    "flags",
+];
+
+/// Colour names accepted for `[colors]`.
+const COLORS: [&str; 16] = [
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "gray",
+    "darkgray",
+    "lightred",
+    "lightgreen",
+    "lightyellow",
+    "lightblue",
+    "lightmagenta",
+    "lightcyan",
+    "white",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// The file as written; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    grace: Option<Spanned<String>>,
+    resync: Option<Spanned<String>>,
+    read_only: Option<bool>,
+    audit_file: Option<PathBuf>,
+    audit_stream: Option<bool>,
+    columns: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    keys: BTreeMap<Spanned<String>, Spanned<KeyList>>,
+    #[serde(default)]
+    colors: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    names: NamesFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamesFile {
+    label_eval_id: Option<String>,
+    label_executor: Option<String>,
+    label_created_at: Option<String>,
+    label_timeout: Option<String>,
+    channel_prefix: Option<String>,
+    storage_prefix: Option<String>,
+    running_set: Option<String>,
+    running_key: Option<String>,
+    pending_key: Option<String>,
+    latest_log_key: Option<String>,
+}
+
+/// The config, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub grace: Option<Duration>,
+    pub resync: Option<Duration>,
+    pub read_only: bool,
+    pub audit_file: Option<PathBuf>,
+    pub audit_stream: bool,
+    pub columns: Vec<String>,
+    pub keymap: Keymap,
+    /// Severity and accent colours by name (`alarm`, `warning`, `info`,
+    /// `good`), as colour names.
+    pub colors: BTreeMap<String, String>,
+    pub names: Names,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            grace: None,
+            resync: None,
+            read_only: false,
+            audit_file: None,
+            audit_stream: true,
+            columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+            keymap: Keymap::default(),
+            colors: BTreeMap::new(),
+            names: Names::default(),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/evaltop/config.toml` (or the platform's equivalent).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("evaltop").join("config.toml"))
+}
+
+/// Loads `path` when given (it must exist), else the default path when it
+/// exists, else the defaults.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => match default_path().filter(|p| p.exists()) {
+            Some(path) => path,
+            None => return Ok(Config::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    parse(&text).map_err(|(line, message)| ConfigError::Invalid {
+        path,
+        line,
+        message,
+    })
+}
+
+/// Parses a config text; the error is (line, message).
+pub fn parse(text: &str) -> Result<Config, (usize, String)> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let file: File = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |span| line_of(span.start));
+        (line, e.message().to_string())
+    })?;
+    let at = |span: std::ops::Range<usize>, message: String| (line_of(span.start), message);
+    let mut config = Config::default();
+
+    let duration = |value: &Spanned<String>, key: &str| {
+        crate::cli::parse_duration(value.get_ref())
+            .map_err(|e| at(value.span(), format!("`{key}`: {e}")))
+    };
+    config.grace = config_value(&file.grace, |v| duration(v, "grace"))?;
+    config.resync = config_value(&file.resync, |v| duration(v, "resync"))?;
+    if config.resync.is_some_and(|d| d.is_zero()) {
+        let span = file.resync.as_ref().map(Spanned::span).unwrap_or(0..0);
+        return Err(at(span, "`resync`: must be longer than zero".into()));
+    }
+    config.read_only = file.read_only.unwrap_or(false);
+    config.audit_file = file.audit_file;
+    config.audit_stream = file.audit_stream.unwrap_or(true);
+
+    if let Some(columns) = &file.columns {
+        for column in columns.get_ref() {
+            if !COLUMNS.contains(&column.as_str()) {
+                return Err(at(
+                    columns.span(),
+                    format!("`columns`: unknown column {column:?}, expected some of {COLUMNS:?}"),
+                ));
+            }
+        }
+        config.columns = columns.get_ref().clone();
+    }
+
+    for (name, keys) in &file.keys {
+        let command = Command::parse(name.get_ref()).ok_or_else(|| {
+            at(
+                name.span(),
+                format!(
+                    "`keys.{}`: unknown command; expected one of {}",
+                    name.get_ref(),
+                    command_names()
+                ),
+            )
+        })?;
+        let list = match keys.get_ref() {
+            KeyList::One(key) => vec![key.clone()],
+            KeyList::Many(keys) => keys.clone(),
+        };
+        let contexts = config.keymap.contexts_of(command);
+        config.keymap.unbind(command);
+        for key in list {
+            let chord = Chord::parse(&key)
+                .map_err(|e| at(keys.span(), format!("`keys.{}`: {e}", name.get_ref())))?;
+            for context in &contexts {
+                config.keymap.bind(*context, chord, command);
+            }
+        }
+    }
+
+    for (name, color) in &file.colors {
+        if !["alarm", "warning", "info", "good"].contains(&name.get_ref().as_str()) {
+            return Err(at(
+                name.span(),
+                format!(
+                    "`colors.{}`: unknown; expected alarm, warning, info or good",
+                    name.get_ref()
+                ),
+            ));
+        }
+        let value = color.get_ref().to_ascii_lowercase();
+        if !COLORS.contains(&value.as_str()) && !is_hex_color(&value) {
+            return Err(at(
+                color.span(),
+                format!(
+                    "`colors.{}`: unknown colour {:?}; expected a name ({}) or #rrggbb",
+                    name.get_ref(),
+                    color.get_ref(),
+                    COLORS.join(", ")
+                ),
+            ));
+        }
+        config.colors.insert(name.get_ref().clone(), value);
+    }
+
+    let names = file.names;
+    let defaults = Names::default();
+    config.names = Names {
+        label_eval_id: names.label_eval_id.unwrap_or(defaults.label_eval_id),
+        label_executor: names.label_executor.unwrap_or(defaults.label_executor),
+        label_created_at: names.label_created_at.unwrap_or(defaults.label_created_at),
+        label_timeout: names.label_timeout.unwrap_or(defaults.label_timeout),
+        channel_prefix: names.channel_prefix.unwrap_or(defaults.channel_prefix),
+        storage_prefix: names.storage_prefix.unwrap_or(defaults.storage_prefix),
+        running_set: names.running_set.unwrap_or(defaults.running_set),
+        running_key: names.running_key.unwrap_or(defaults.running_key),
+        pending_key: names.pending_key.unwrap_or(defaults.pending_key),
+        latest_log_key: names.latest_log_key.unwrap_or(defaults.latest_log_key),
+    };
+    for (key, pattern) in [
+        ("running_key", &config.names.running_key),
+        ("pending_key", &config.names.pending_key),
+        ("latest_log_key", &config.names.latest_log_key),
+    ] {
+        if pattern.matches("{id}").count() != 1 {
+            return Err((
+                line_of(text.find(key).unwrap_or(0)),
+                format!("`names.{key}`: {pattern:?} must hold {{id}} exactly once"),
+            ));
+        }
+    }
+    Ok(config)
+}
+
+fn config_value<T, U>(
+    value: &Option<T>,
+    convert: impl Fn(&T) -> Result<U, (usize, String)>,
+) -> Result<Option<U>, (usize, String)> {
+    value.as_ref().map(convert).transpose()
+}
+
+fn command_names() -> String {
+    Command::all()
+        .into_iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_hex_color(text: &str) -> bool {
+    text.len() == 7 && text.starts_with('#') && text[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::keymap::Context;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let config = parse(
+            r##"
+grace = "45s"
+resync = "1m"
+read_only = true
+audit_stream = false
+columns = ["id", "status", "flags"]
+
+[keys]
+kill = "ctrl-k"
+quit = ["q", "Q"]
+
+[colors]
+alarm = "lightred"
+info = "#00aaff"
+
+[names]
+channel_prefix = "eval:"
+running_key = "running:{id}"
+"##,
+        )
+        .unwrap();
+        assert_eq!(config.grace, Some(Duration::from_secs(45)));
+        assert_eq!(config.resync, Some(Duration::from_secs(60)));
+        assert!(config.read_only && !config.audit_stream);
+        assert_eq!(config.columns, ["id", "status", "flags"]);
+        assert_eq!(config.colors["alarm"], "lightred");
+        assert_eq!(config.names.channel_prefix, "eval:");
+        assert_eq!(config.names.running_key, "running:{id}");
+        let ctrl_k = KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL);
+        assert_eq!(
+            config.keymap.lookup(&[Context::Table], &ctrl_k),
+            Some(Command::Kill)
+        );
+        let old_k = KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT);
+        assert_eq!(config.keymap.lookup(&[Context::Table], &old_k), None);
+        let big_q = KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT);
+        assert_eq!(
+            config.keymap.lookup(&[Context::Logs], &big_q),
+            Some(Command::Quit)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_the_key_and_what_was_expected() {
+        let cases = [
+            ("grace = \"30x\"", 1, "`grace`"),
+            ("\n\nresync = \"0s\"", 3, "must be longer than zero"),
+            ("colour = 1", 1, "unknown field `colour`"),
+            (
+                "[keys]\nexplode = \"x\"",
+                2,
+                "`keys.explode`: unknown command",
+            ),
+            ("[keys]\nkill = \"hyper-k\"", 2, "unknown key"),
+            ("[colors]\nalarm = \"blood\"", 2, "unknown colour \"blood\""),
+            ("columns = [\"id\", \"cpu\"]", 1, "unknown column \"cpu\""),
+            ("read_only = \"yes\"", 1, "invalid type"),
+            ("[names]\nrunning_key = \"running\"", 2, "must hold {id}"),
+        ];
+        for (text, line, expected) in cases {
+            let (got_line, message) = parse(text).unwrap_err();
+            assert_eq!(got_line, line, "{text}: {message}");
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_named_file_is_an_error_naming_it() {
+        let error = load(Some(Path::new("/nonexistent/evaltop.toml"))).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/evaltop.toml"));
+    }
+}
