@@ -1,10 +1,12 @@
 //! evaltop: a terminal console that reconciles the Docker engine and Redis
 //! into one live picture of every evaluation, and flags what is wrong.
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod effects;
 pub mod model;
 pub mod names;
 pub mod protocol;

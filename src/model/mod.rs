@@ -2,6 +2,7 @@
 //! with health flags. Pure: no IO, no clock reads.
 
 pub mod health;
+pub mod live_logs;
 pub mod merge;
 pub mod observation;
 pub mod record;

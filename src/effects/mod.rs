@@ -1,0 +1,264 @@
+//! Runs triage actions against Docker and Redis, off the UI loop: each
+//! effect in its own task, its outcome sent back as an event carrying what
+//! happened. Every attempt and outcome is audited (file and stream). In
+//! read-only mode no action that writes runs, and nothing at all is sent
+//! to Redis or Docker for it.
+
+mod audit;
+mod docker;
+mod logs;
+mod redis;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, mpsc};
+use tracing::Instrument;
+
+use crate::actions::{ActionKind, AuditEntry, DEFAULT_WAIT, Effect, Outcome};
+use crate::model::Ts;
+use crate::names::Names;
+use crate::sources::docker::DockerError;
+
+/// The Redis stream the audit goes to, by default.
+pub const DEFAULT_AUDIT_STREAM: &str = "evaltop:audit";
+/// About how many entries the audit stream keeps (`MAXLEN ~`).
+pub const DEFAULT_AUDIT_STREAM_MAXLEN: u64 = 10_000;
+
+/// Where the audit goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The JSON-lines file; `None` turns the file off.
+    pub file: Option<PathBuf>,
+    /// The Redis stream; `None` turns the stream off.
+    pub stream: Option<String>,
+    pub stream_maxlen: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            file: default_audit_file(),
+            stream: Some(DEFAULT_AUDIT_STREAM.to_string()),
+            stream_maxlen: DEFAULT_AUDIT_STREAM_MAXLEN,
+        }
+    }
+}
+
+/// `$XDG_STATE_HOME/evaltop/audit.jsonl` (`~/.local/state/...`); where the
+/// platform has no state directory (macOS), the local data directory.
+pub fn default_audit_file() -> Option<PathBuf> {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|dir| dir.join("evaltop").join("audit.jsonl"))
+}
+
+/// `user@host`, for the audit and the forced-failure metadata.
+pub fn operator() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = gethostname::gethostname();
+    crate::sanitize::clean_line(&format!("{}@{}", user.trim(), host.to_string_lossy()))
+}
+
+/// What the runner needs.
+#[derive(Clone, Debug)]
+pub struct EffectConfig {
+    /// As `DockerConfig::host`: `None` means `DOCKER_HOST`, else the local
+    /// socket.
+    pub docker_host: Option<String>,
+    pub redis_url: String,
+    pub names: Names,
+    /// No action that writes runs.
+    pub read_only: bool,
+    pub audit: AuditConfig,
+    /// How long a kill waits for the container's `die` event.
+    pub die_wait: Duration,
+    /// `user@host`.
+    pub operator: String,
+}
+
+impl EffectConfig {
+    /// Defaults: the local engine, PROTOCOL.md's names, writes allowed,
+    /// the default audit, a 5 s wait, this process's operator.
+    pub fn new(redis_url: &str) -> Self {
+        EffectConfig {
+            docker_host: None,
+            redis_url: redis_url.to_string(),
+            names: Names::default(),
+            read_only: false,
+            audit: AuditConfig::default(),
+            die_wait: DEFAULT_WAIT,
+            operator: operator(),
+        }
+    }
+}
+
+/// Why an effect could not do its work; carried in outcome summaries.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error("invalid Redis URL {url}: {detail}")]
+    InvalidUrl { url: String, detail: String },
+    #[error("cannot reach Redis at {url}: {detail}")]
+    RedisConnect { url: String, detail: String },
+    #[error("Redis {command} failed: {detail}")]
+    Redis {
+        command: &'static str,
+        detail: String,
+    },
+    #[error("Redis at {url} did not answer {what} within {secs}s")]
+    Timeout {
+        url: String,
+        what: &'static str,
+        secs: u64,
+    },
+}
+
+/// Runs effects. Cheap to clone; clones share the Docker client, the audit
+/// lock and the set of actions in flight.
+#[derive(Clone)]
+pub struct EffectRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: EffectConfig,
+    redis: ::redis::Client,
+    /// Connected on first use, so that a read-only runner never talks to
+    /// the engine for a refused action.
+    docker: OnceCell<::bollard::Docker>,
+    /// Serialises appends to the audit file across concurrent effects.
+    audit_file: tokio::sync::Mutex<()>,
+    /// (action, eval id) of effects running: a second one is coalesced.
+    in_flight: Mutex<HashSet<(ActionKind, String)>>,
+}
+
+impl EffectRunner {
+    /// Builds the runner; does no IO. Fails only on a malformed Redis URL.
+    pub fn new(config: EffectConfig) -> Result<Self, EffectError> {
+        let redis = ::redis::Client::open(config.redis_url.as_str()).map_err(|e| {
+            EffectError::InvalidUrl {
+                url: crate::sources::redis::redact_url(&config.redis_url),
+                detail: e.to_string(),
+            }
+        })?;
+        Ok(EffectRunner {
+            inner: Arc::new(Inner {
+                config,
+                redis,
+                docker: OnceCell::new(),
+                audit_file: tokio::sync::Mutex::new(()),
+                in_flight: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EffectConfig {
+        &self.inner.config
+    }
+
+    /// Runs `effect` in its own task and sends its outcome on `outcomes`.
+    /// Returns false, and runs nothing, when the same action on the same
+    /// evaluation is still in flight (a repeated key press).
+    pub fn spawn(&self, effect: Effect, outcomes: mpsc::Sender<Outcome>) -> bool {
+        let key = (effect.kind(), effect.target().eval_id.clone());
+        if !self.in_flight().insert(key.clone()) {
+            tracing::debug!(action = key.0.name(), eval_id = %key.1, "action already in flight");
+            return false;
+        }
+        let runner = self.clone();
+        tokio::spawn(async move {
+            let outcome = runner.run(effect).await;
+            runner.in_flight().remove(&key);
+            if outcomes.send(outcome).await.is_err() {
+                tracing::debug!("outcome dropped: the app has gone");
+            }
+        });
+        true
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(ActionKind, String)>> {
+        // A panic while holding this lock leaves a plain set behind: still
+        // usable, so poisoning is ignored.
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `effect` and returns its outcome: audits the attempt, runs the
+    /// action (unless read-only forbids it), audits the outcome.
+    pub async fn run(&self, effect: Effect) -> Outcome {
+        let target = effect.target();
+        let span = tracing::info_span!(
+            "effect",
+            action = effect.kind().name(),
+            eval_id = %target.eval_id,
+            container_id = target.container_id.as_deref().unwrap_or(""),
+        );
+        self.run_audited(effect).instrument(span).await
+    }
+
+    async fn run_audited(&self, effect: Effect) -> Outcome {
+        let config = &self.inner.config;
+        let blocked = config.read_only && effect.kind().writes();
+        let mut link = redis::Link::new(&self.inner.redis, &config.redis_url);
+        let mut audit_errors = Vec::new();
+        let attempt = AuditEntry::attempt(&effect, &config.operator, blocked, Ts::now());
+        self.audit(&attempt, &mut link, &mut audit_errors).await;
+        let mut outcome = if blocked {
+            Outcome::read_only(effect.kind(), effect.target().clone(), Ts::now())
+        } else {
+            self.execute(&effect, &mut link).await
+        };
+        tracing::info!(ok = outcome.ok, summary = %outcome.summary, "action done");
+        let entry = AuditEntry::outcome(&effect, &outcome, &config.operator, blocked);
+        self.audit(&entry, &mut link, &mut audit_errors).await;
+        if !audit_errors.is_empty() {
+            outcome.audit_error = Some(audit_errors.join("; "));
+        }
+        outcome
+    }
+
+    async fn execute(&self, effect: &Effect, link: &mut redis::Link<'_>) -> Outcome {
+        match effect {
+            Effect::Kill { target, signal } => docker::kill(self, target, signal).await,
+            Effect::Remove { target } => docker::remove(self, target).await,
+            Effect::FetchLogs { target, captured } => {
+                logs::fetch(self, link, target, captured.as_ref()).await
+            }
+            Effect::ForceFail {
+                target,
+                payload,
+                wait,
+            } => redis::force_fail(self, link, target, payload, *wait).await,
+            Effect::CleanRunning { target } => redis::clean_running(self, link, target).await,
+        }
+    }
+
+    /// The Docker client, connected on first use.
+    async fn docker(&self) -> Result<::bollard::Docker, DockerError> {
+        let host = self.inner.config.docker_host.as_deref();
+        self.inner
+            .docker
+            .get_or_try_init(|| crate::sources::docker::connect(host))
+            .await
+            .cloned()
+    }
+}
+
+/// "5 s", "1.5 s": how long something was waited for.
+fn seconds(wait: Duration) -> String {
+    let secs = wait.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{secs:.1} s")
+    }
+}

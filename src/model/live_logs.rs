@@ -1,0 +1,337 @@
+//! What evaltop saw live on `evaluation:{id}:logs`, kept in a bounded
+//! buffer per evaluation so that the logs outlive the container (which the
+//! executor removes within moments). Bounded twice: per evaluation and in
+//! all, evicting the oldest first in each case. Pure: no IO, no clock.
+//!
+//! Content arrives already sanitised (`protocol::decode`); it is stored as
+//! it came. Heartbeats are counted, not stored: they hold no output.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::observation::EvalId;
+use super::time::Ts;
+
+/// Bytes kept per evaluation, by default.
+pub const DEFAULT_PER_EVAL_BYTES: usize = 256 * 1024;
+/// Bytes kept in all, by default.
+pub const DEFAULT_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveLogLimits {
+    pub per_eval_bytes: usize,
+    pub total_bytes: usize,
+}
+
+impl Default for LiveLogLimits {
+    fn default() -> Self {
+        LiveLogLimits {
+            per_eval_bytes: DEFAULT_PER_EVAL_BYTES,
+            total_bytes: DEFAULT_TOTAL_BYTES,
+        }
+    }
+}
+
+/// One log message as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveChunk {
+    pub at: Ts,
+    pub content: String,
+    /// Global arrival order, for eviction across evaluations.
+    seq: u64,
+}
+
+/// The live log of one evaluation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveLog {
+    chunks: VecDeque<LiveChunk>,
+    bytes: usize,
+    /// Bytes dropped from the head (by either bound): what is kept does
+    /// not start where the evaluation's output started.
+    pub evicted_bytes: u64,
+    pub heartbeats: u32,
+    pub last_heartbeat: Option<Ts>,
+    pub last_at: Option<Ts>,
+}
+
+impl LiveLog {
+    /// The messages kept, oldest first.
+    pub fn chunks(&self) -> impl Iterator<Item = &LiveChunk> {
+        self.chunks.iter()
+    }
+
+    /// The text kept, as one string.
+    pub fn text(&self) -> String {
+        self.chunks.iter().map(|c| c.content.as_str()).collect()
+    }
+
+    /// The lines of the text kept.
+    pub fn lines(&self) -> Vec<&str> {
+        self.chunks.iter().flat_map(|c| c.content.lines()).collect()
+    }
+
+    /// Bytes of content kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The head was evicted: an older part of the output is gone.
+    pub fn head_evicted(&self) -> bool {
+        self.evicted_bytes > 0
+    }
+
+    fn pop_front(&mut self) -> Option<LiveChunk> {
+        let chunk = self.chunks.pop_front()?;
+        self.bytes -= chunk.content.len();
+        self.evicted_bytes += chunk.content.len() as u64;
+        Some(chunk)
+    }
+}
+
+/// Every evaluation's live log.
+#[derive(Clone, Debug, Default)]
+pub struct LiveLogs {
+    limits: LiveLogLimits,
+    logs: HashMap<EvalId, LiveLog>,
+    /// Arrival order of every chunk (seq, eval): the oldest is evicted
+    /// first when the total bound is passed. Entries of chunks already
+    /// evicted by their evaluation's bound are skipped, and compacted away
+    /// once they outnumber the live ones.
+    order: VecDeque<(u64, EvalId)>,
+    next_seq: u64,
+    total: usize,
+    chunk_count: usize,
+}
+
+impl LiveLogs {
+    pub fn new(limits: LiveLogLimits) -> Self {
+        LiveLogs {
+            limits,
+            ..LiveLogs::default()
+        }
+    }
+
+    pub fn limits(&self) -> LiveLogLimits {
+        self.limits
+    }
+
+    /// Bytes kept in all.
+    pub fn total_bytes(&self) -> usize {
+        self.total
+    }
+
+    pub fn get(&self, eval_id: &str) -> Option<&LiveLog> {
+        self.logs.get(eval_id)
+    }
+
+    /// Forgets an evaluation (when the state forgets its record).
+    pub fn remove(&mut self, eval_id: &str) -> Option<LiveLog> {
+        let log = self.logs.remove(eval_id)?;
+        self.total -= log.bytes;
+        self.chunk_count -= log.chunks.len();
+        Some(log)
+    }
+
+    /// Records one message of `eval_id` received at `at`.
+    pub fn push(&mut self, eval_id: &str, at: Ts, content: &str, is_heartbeat: bool) {
+        let id = match self.logs.get_key_value(eval_id) {
+            Some((id, _)) => id.clone(),
+            None => EvalId::from(eval_id),
+        };
+        let per_eval = self.limits.per_eval_bytes;
+        let log = self.logs.entry(id.clone()).or_default();
+        log.last_at = Some(log.last_at.map_or(at, |last| last.max(at)));
+        if is_heartbeat {
+            log.heartbeats += 1;
+            log.last_heartbeat = Some(at);
+            return;
+        }
+        if content.is_empty() {
+            return;
+        }
+        // A message larger than the whole bound keeps its tail.
+        let content = if content.len() > per_eval {
+            let mut cut = content.len() - per_eval;
+            while !content.is_char_boundary(cut) {
+                cut += 1;
+            }
+            log.evicted_bytes += cut as u64;
+            &content[cut..]
+        } else {
+            content
+        };
+        while log.bytes + content.len() > per_eval {
+            match log.pop_front() {
+                Some(chunk) => {
+                    self.total -= chunk.content.len();
+                    self.chunk_count -= 1;
+                }
+                None => break,
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        log.bytes += content.len();
+        log.chunks.push_back(LiveChunk {
+            at,
+            content: content.to_string(),
+            seq,
+        });
+        self.total += content.len();
+        self.chunk_count += 1;
+        self.order.push_back((seq, id));
+        self.evict_globally();
+        self.compact_order();
+    }
+
+    /// Evicts the oldest chunks, whichever evaluation they belong to, until
+    /// the total bound holds.
+    fn evict_globally(&mut self) {
+        while self.total > self.limits.total_bytes {
+            let Some((seq, id)) = self.order.pop_front() else {
+                break;
+            };
+            let Some(log) = self.logs.get_mut(&id) else {
+                continue;
+            };
+            if log.chunks.front().is_some_and(|c| c.seq == seq)
+                && let Some(chunk) = log.pop_front()
+            {
+                self.total -= chunk.content.len();
+                self.chunk_count -= 1;
+            }
+        }
+    }
+
+    /// Drops order entries of chunks already gone, once they are the
+    /// majority: keeps `order` within twice the live chunks, amortised.
+    fn compact_order(&mut self) {
+        if self.order.len() <= 2 * self.chunk_count + 64 {
+            return;
+        }
+        let logs = &self.logs;
+        self.order.retain(|(seq, id)| {
+            logs.get(id)
+                .is_some_and(|log| log.chunks.front().is_some_and(|front| front.seq <= *seq))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_eval_bytes: usize, total_bytes: usize) -> LiveLogs {
+        LiveLogs::new(LiveLogLimits {
+            per_eval_bytes,
+            total_bytes,
+        })
+    }
+
+    #[test]
+    fn keeps_messages_in_order_and_counts_heartbeats_apart() {
+        let mut logs = LiveLogs::default();
+        logs.push("a", Ts(1), "Before error\n", false);
+        logs.push("a", Ts(2), "", true);
+        logs.push("a", Ts(3), "Traceback\nZeroDivisionError\n", false);
+        let log = logs.get("a").unwrap();
+        assert_eq!(
+            log.lines(),
+            ["Before error", "Traceback", "ZeroDivisionError"]
+        );
+        assert_eq!(log.bytes(), 41);
+        assert_eq!(log.heartbeats, 1);
+        assert_eq!(log.last_heartbeat, Some(Ts(2)));
+        assert_eq!(log.last_at, Some(Ts(3)));
+        assert!(!log.head_evicted());
+        assert_eq!(logs.total_bytes(), 41);
+        assert!(logs.get("b").is_none());
+    }
+
+    #[test]
+    fn the_per_evaluation_bound_evicts_its_oldest_first() {
+        let mut logs = limits(10, 1000);
+        logs.push("a", Ts(1), "1111\n", false);
+        logs.push("a", Ts(2), "2222\n", false);
+        logs.push("a", Ts(3), "3333\n", false);
+        let log = logs.get("a").unwrap();
+        assert_eq!(log.text(), "2222\n3333\n");
+        assert!(log.head_evicted());
+        assert_eq!(log.evicted_bytes, 5);
+        assert_eq!(logs.total_bytes(), 10);
+    }
+
+    #[test]
+    fn a_message_larger_than_the_bound_keeps_its_tail_on_a_char_boundary() {
+        let mut logs = limits(16, 1000);
+        logs.push("a", Ts(1), "old\n", false);
+        let big = format!("{}é-end", "x".repeat(20));
+        logs.push("a", Ts(2), &big, false);
+        let log = logs.get("a").unwrap();
+        assert!(log.bytes() <= 16);
+        assert!(log.text().ends_with("é-end"), "{}", log.text());
+        assert!(log.head_evicted());
+        assert_eq!(logs.total_bytes(), log.bytes());
+    }
+
+    #[test]
+    fn the_total_bound_evicts_the_oldest_across_evaluations() {
+        let mut logs = limits(100, 20);
+        logs.push("a", Ts(1), "a1a1a\n", false); // 6
+        logs.push("b", Ts(2), "b1b1b\n", false); // 12
+        logs.push("a", Ts(3), "a2a2a\n", false); // 18
+        logs.push("c", Ts(4), "c1c1c\n", false); // 24: a1 goes
+        assert_eq!(logs.get("a").unwrap().text(), "a2a2a\n");
+        assert!(logs.get("a").unwrap().head_evicted());
+        assert_eq!(logs.get("b").unwrap().text(), "b1b1b\n");
+        logs.push("c", Ts(5), "c2c2c\n", false); // b1 goes
+        assert_eq!(logs.get("b").unwrap().text(), "");
+        assert!(logs.get("b").unwrap().head_evicted());
+        assert_eq!(logs.get("c").unwrap().text(), "c1c1c\nc2c2c\n");
+        assert_eq!(logs.total_bytes(), 18);
+    }
+
+    #[test]
+    fn stays_bounded_under_a_long_stream() {
+        let mut logs = limits(1024, 8 * 1024);
+        for i in 0..20_000u32 {
+            let id = format!("e{}", i % 37);
+            logs.push(&id, Ts(i64::from(i)), &format!("line {i}\n"), false);
+            assert!(logs.total_bytes() <= 8 * 1024);
+        }
+        for i in 0..37 {
+            assert!(logs.get(&format!("e{i}")).unwrap().bytes() <= 1024);
+        }
+        let kept: usize = (0..37)
+            .map(|i| logs.get(&format!("e{i}")).unwrap().bytes())
+            .sum();
+        assert_eq!(kept, logs.total_bytes());
+        assert!(
+            logs.order.len() <= 2 * logs.chunk_count + 64,
+            "the order queue is compacted: {}",
+            logs.order.len()
+        );
+        // One chatty evaluation under a loose total bound: per-eval
+        // evictions alone must not grow the order queue without end.
+        let mut chatty = limits(64, usize::MAX);
+        for i in 0..10_000 {
+            chatty.push("x", Ts(i), "0123456789\n", false);
+        }
+        assert!(chatty.order.len() <= 2 * chatty.chunk_count + 64);
+        assert_eq!(chatty.get("x").unwrap().bytes(), 55);
+    }
+
+    #[test]
+    fn removing_an_evaluation_frees_its_bytes() {
+        let mut logs = limits(100, 100);
+        logs.push("a", Ts(1), "aaaa\n", false);
+        logs.push("b", Ts(2), "bbbb\n", false);
+        assert_eq!(logs.remove("a").unwrap().text(), "aaaa\n");
+        assert_eq!(logs.total_bytes(), 5);
+        // Its stale order entry is skipped, not mistaken for b's chunk.
+        logs.push("c", Ts(3), &"c".repeat(95), false);
+        assert_eq!(logs.get("b").unwrap().text(), "bbbb\n");
+        logs.push("c", Ts(4), "c", false);
+        assert_eq!(logs.get("b").unwrap().text(), "");
+        assert!(logs.total_bytes() <= 100);
+    }
+}
