@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::live_logs::LiveLogs;
 use super::observation::{EvalId, Rejection, Source};
 use super::record::EvalRecord;
 use super::time::Ts;
@@ -136,6 +137,9 @@ pub struct State {
     pub docker: SourceHealth,
     pub redis: SourceHealth,
     pub rejected: Rejections,
+    /// What evaltop saw live on `evaluation:{id}:logs`, bounded, so that
+    /// the logs outlive the container.
+    pub live_logs: LiveLogs,
     /// Observations applied, for the header and benchmarks.
     pub observations: u64,
     /// Bumped whenever an observation changed something, so that views know

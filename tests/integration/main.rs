@@ -5,5 +5,6 @@ mod support;
 
 mod check_cli;
 mod docker_source;
+mod effects;
 mod redis_source;
 mod scenarios;
