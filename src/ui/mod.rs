@@ -2,11 +2,14 @@
 //! the footer, drawn from the state and the table's view model. Reads only;
 //! the selection and scroll offset live in `TableView`.
 
+pub mod detail;
 mod events;
 mod filter_bar;
 mod footer;
 mod header;
+pub mod help;
 pub mod keys;
+pub mod logs;
 mod table;
 pub mod theme;
 

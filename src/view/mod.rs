@@ -4,10 +4,12 @@
 //! no ratatui types.
 
 mod counts;
+pub mod detail_view;
 pub mod event_log;
 pub mod filter;
 mod finding;
 mod input;
+pub mod log_view;
 pub mod quick;
 pub mod sort;
 #[cfg(test)]

@@ -1,0 +1,441 @@
+//! The detail view of one evaluation: its flags explained with evidence,
+//! the phase times, what Redis says and what Docker says side by side (or
+//! stacked on narrow terminals), the merged timeline, and the keys for the
+//! actions on it. The body scrolls; the title and keys stay put.
+
+use std::borrow::Cow;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Widget};
+
+use super::{safe, theme};
+use crate::model::{EvalRecord, Flag, Ts};
+use crate::view::detail_view::{
+    DetailView, Fact, Tone, actions, advice, docker_facts, evidence, phase_duration, phases,
+    redis_facts, timeline,
+};
+use crate::view::log_view::{Rows, width};
+use crate::view::shown_status;
+
+/// The keys this view offers besides the actions (which come from
+/// `detail_view::actions`), for the lead's keymap and help.
+pub const KEYS: &[(&str, &str)] = &[
+    ("K", "kill the container"),
+    ("D", "remove the container"),
+    ("l", "logs"),
+    ("F", "force the evaluation failed"),
+    ("j/k ↑/↓", "scroll"),
+    ("PgUp/PgDn", "scroll a page"),
+    ("g/G", "top/bottom"),
+    ("Esc", "back to the table"),
+];
+
+/// Side by side from this width; stacked below it.
+const SIDE_BY_SIDE: u16 = 72;
+const SEPARATOR: &str = " │ ";
+/// Below this width the timeline abbreviates its source column.
+const NARROW_TIMELINE: usize = 60;
+
+struct Areas {
+    title: Rect,
+    body: Rect,
+    keys: Rect,
+}
+
+/// The keys line goes first on tiny terminals, then the title.
+fn split(area: Rect) -> Areas {
+    let keys_h = u16::from(area.height >= 3);
+    let title_h = u16::from(area.height >= 4);
+    let body_h = area.height - keys_h - title_h;
+    Areas {
+        title: Rect {
+            height: title_h,
+            ..area
+        },
+        body: Rect {
+            y: area.y + title_h,
+            height: body_h,
+            ..area
+        },
+        keys: Rect {
+            y: area.y + title_h + body_h,
+            height: keys_h,
+            ..area
+        },
+    }
+}
+
+pub fn draw_detail(
+    frame: &mut Frame,
+    area: Rect,
+    id: &str,
+    record: &EvalRecord,
+    flags: &[Flag],
+    view: &DetailView,
+    now: Ts,
+) {
+    render_detail(frame.buffer_mut(), area, id, record, flags, view, now);
+}
+
+/// As `draw_detail`, into a buffer.
+pub fn render_detail(
+    buf: &mut Buffer,
+    area: Rect,
+    id: &str,
+    record: &EvalRecord,
+    flags: &[Flag],
+    view: &DetailView,
+    now: Ts,
+) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    // Drawn over whatever was there (help pops up over another view).
+    Clear.render(area, buf);
+    let areas = split(area);
+    if !areas.title.is_empty() {
+        let title = title_line(id, record, flags);
+        buf.set_line(area.x, areas.title.y, &title, area.width);
+    }
+    let lines = body_lines(area.width, record, flags, now);
+    let height = usize::from(areas.body.height);
+    let max = lines.len().saturating_sub(height);
+    let offset = usize::from(view.offset()).min(max);
+    for (i, line) in lines.iter().skip(offset).take(height).enumerate() {
+        let y = areas.body.y + u16::try_from(i).unwrap_or(u16::MAX);
+        buf.set_line(area.x, y, line, area.width);
+    }
+    if !areas.keys.is_empty() {
+        let keys = keys_line(record, area.width);
+        buf.set_line(area.x, areas.keys.y, &keys, area.width);
+    }
+}
+
+/// How far the body of this evaluation's detail can scroll in `area`: the
+/// `max` to pass to `DetailView::scroll`.
+pub fn max_scroll(area: Rect, record: &EvalRecord, flags: &[Flag], now: Ts) -> u16 {
+    let body = split(area).body.height;
+    let lines = body_lines(area.width, record, flags, now).len();
+    u16::try_from(lines.saturating_sub(usize::from(body))).unwrap_or(u16::MAX)
+}
+
+fn owned(text: &str) -> String {
+    match safe(text) {
+        Cow::Borrowed(text) => text.to_string(),
+        Cow::Owned(text) => text,
+    }
+}
+
+fn title_line(id: &str, record: &EvalRecord, flags: &[Flag]) -> Line<'static> {
+    let mut spans = vec![Span::styled(owned(id), theme::title())];
+    let status = shown_status(record).map_or("no status", |s| s.name());
+    spans.push(Span::raw(format!(" · {status}")));
+    if let Some(state) = record.container_state() {
+        spans.push(Span::raw(format!(" · container {}", state.name())));
+    }
+    if let Some(executor) = record.executor() {
+        spans.push(Span::raw(format!(" · {}", owned(executor))));
+    }
+    if let Some(flag) = flags.first() {
+        let style = Style::new().fg(theme::severity_color(flag.severity()));
+        spans.push(Span::styled(format!(" · {}", flag.kind().name()), style));
+    }
+    Line::from(spans)
+}
+
+fn keys_line(record: &EvalRecord, cols: u16) -> Line<'static> {
+    let mut spans = Vec::new();
+    let full: usize = actions(record)
+        .iter()
+        .map(|a| a.key.len() + a.label.len() + 4)
+        .sum::<usize>()
+        + "j/k scroll · Esc back".len();
+    let compact = usize::from(cols) < full;
+    for action in actions(record) {
+        let style = if action.available {
+            theme::title()
+        } else {
+            theme::dim()
+        };
+        spans.push(Span::styled(action.key, style));
+        if !compact {
+            spans.push(Span::styled(format!(" {}", action.label), style));
+        }
+        spans.push(Span::styled(
+            if compact { " " } else { " · " },
+            theme::dim(),
+        ));
+    }
+    let rest = if compact {
+        "j/k Esc"
+    } else {
+        "j/k scroll · Esc back"
+    };
+    spans.push(Span::styled(rest, theme::dim()));
+    Line::from(spans)
+}
+
+/// Words of `text` in lines of at most `cols` columns; a word longer than
+/// a line is broken.
+pub(super) fn wrap_words(text: &str, cols: usize) -> Vec<String> {
+    let cols = cols.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w = width(word);
+        if used > 0 && used + 1 + w > cols {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        if w > cols {
+            for range in Rows::new(word, cols) {
+                if used > 0 {
+                    lines.push(std::mem::take(&mut line));
+                }
+                line.push_str(&word[range.clone()]);
+                used = width(&word[range]);
+            }
+            continue;
+        }
+        if used > 0 {
+            line.push(' ');
+            used += 1;
+        }
+        line.push_str(word);
+        used += w;
+    }
+    if used > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` cut to `cols` columns, with `…` when cut.
+pub(super) fn fit(text: &str, cols: usize) -> String {
+    if width(text) <= cols {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > cols {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if cols > 0 {
+        out.push('…');
+    }
+    out
+}
+
+fn heading(text: &str) -> Line<'static> {
+    Line::from(Span::styled(
+        text.to_string(),
+        theme::title().add_modifier(Modifier::UNDERLINED),
+    ))
+}
+
+/// Lines of `text` wrapped to `cols`, each after `indent`.
+fn indented(out: &mut Vec<Line<'static>>, indent: &str, text: &str, cols: usize, style: Style) {
+    let room = cols.saturating_sub(width(indent)).max(1);
+    for (i, part) in wrap_words(&owned(text), room).into_iter().enumerate() {
+        let lead = if i == 0 {
+            indent.to_string()
+        } else {
+            " ".repeat(width(indent))
+        };
+        out.push(Line::from(vec![Span::raw(lead), Span::styled(part, style)]));
+    }
+}
+
+fn body_lines(cols: u16, record: &EvalRecord, flags: &[Flag], now: Ts) -> Vec<Line<'static>> {
+    let width_cols = usize::from(cols);
+    let mut out = Vec::new();
+    flag_lines(&mut out, width_cols, record, flags, now);
+
+    out.push(Line::default());
+    out.push(heading("Phases"));
+    for phase in phases(record) {
+        let text = phase.text(now);
+        let style = match (phase.from, phase.to) {
+            (Some(_), None) => theme::warning(),
+            _ => Style::new(),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("  {:<18} ", phase.name)),
+            Span::styled(text, style),
+        ]));
+    }
+
+    out.push(Line::default());
+    let redis = redis_facts(record, now);
+    let docker = docker_facts(record, now);
+    if cols >= SIDE_BY_SIDE {
+        side_by_side(&mut out, width_cols, &redis, &docker);
+    } else {
+        out.push(heading("Redis says"));
+        facts_lines(&mut out, width_cols, &redis);
+        out.push(Line::default());
+        out.push(heading("Docker says"));
+        facts_lines(&mut out, width_cols, &docker);
+    }
+
+    out.push(Line::default());
+    timeline_lines(&mut out, width_cols, record);
+    out
+}
+
+fn flag_lines(
+    out: &mut Vec<Line<'static>>,
+    cols: usize,
+    record: &EvalRecord,
+    flags: &[Flag],
+    now: Ts,
+) {
+    out.push(heading("Flags"));
+    if flags.is_empty() {
+        out.push(Line::from(Span::styled(
+            "  none: nothing looks wrong",
+            theme::good(),
+        )));
+        return;
+    }
+    for flag in flags {
+        let color = Style::new().fg(theme::severity_color(flag.severity()));
+        out.push(Line::from(vec![
+            Span::styled("● ", color),
+            Span::styled(flag.kind().name(), color.add_modifier(Modifier::BOLD)),
+            Span::styled(format!(" ({})", flag.severity().name()), color),
+        ]));
+        indented(out, "  ", &flag.reason(), cols, color);
+        for fact in evidence(flag, record, now) {
+            indented(out, "  · ", &fact, cols, Style::new());
+        }
+        indented(out, "  → ", advice(flag), cols, theme::dim());
+    }
+}
+
+fn tone_style(tone: Tone) -> Style {
+    match tone {
+        Tone::Plain => Style::new(),
+        Tone::Dim => theme::dim(),
+        Tone::Warn => theme::warning(),
+    }
+}
+
+/// One fact in `cols` columns, its label padded to `label_w`.
+fn fact_spans(fact: &Fact, label_w: usize, cols: usize) -> Vec<Span<'static>> {
+    let label = fit(fact.label, label_w);
+    let pad = label_w.saturating_sub(width(&label)) + 1;
+    let room = cols.saturating_sub(label_w + 1);
+    vec![
+        Span::styled(format!("{label}{}", " ".repeat(pad)), theme::dim()),
+        Span::styled(fit(&owned(&fact.value), room), tone_style(fact.tone)),
+    ]
+}
+
+fn label_width(facts: &[Fact], cols: usize) -> usize {
+    let widest = facts.iter().map(|f| f.label.len()).max().unwrap_or(0);
+    widest.min(cols / 2)
+}
+
+fn facts_lines(out: &mut Vec<Line<'static>>, cols: usize, facts: &[Fact]) {
+    let label_w = label_width(facts, cols.saturating_sub(2));
+    for fact in facts {
+        let mut spans = vec![Span::raw("  ")];
+        spans.extend(fact_spans(fact, label_w, cols.saturating_sub(2)));
+        out.push(Line::from(spans));
+    }
+}
+
+fn side_by_side(out: &mut Vec<Line<'static>>, cols: usize, redis: &[Fact], docker: &[Fact]) {
+    let half = (cols - SEPARATOR.len()) / 2;
+    let pad = |spans: &mut Vec<Span<'static>>| {
+        let used: usize = spans.iter().map(Span::width).sum();
+        spans.push(Span::raw(" ".repeat(half.saturating_sub(used))));
+    };
+    let mut head = vec![Span::styled(
+        "Redis says",
+        theme::title().add_modifier(Modifier::UNDERLINED),
+    )];
+    pad(&mut head);
+    head.push(Span::styled(SEPARATOR, theme::dim()));
+    head.push(Span::styled(
+        "Docker says",
+        theme::title().add_modifier(Modifier::UNDERLINED),
+    ));
+    out.push(Line::from(head));
+    let left_w = label_width(redis, half);
+    let right_w = label_width(docker, half);
+    for i in 0..redis.len().max(docker.len()) {
+        let mut spans = redis
+            .get(i)
+            .map_or_else(Vec::new, |f| fact_spans(f, left_w, half));
+        pad(&mut spans);
+        spans.push(Span::styled(SEPARATOR, theme::dim()));
+        if let Some(fact) = docker.get(i) {
+            spans.extend(fact_spans(fact, right_w, half));
+        }
+        out.push(Line::from(spans));
+    }
+}
+
+fn timeline_lines(out: &mut Vec<Line<'static>>, cols: usize, record: &EvalRecord) {
+    let mut head = vec![Span::styled(
+        "Timeline",
+        theme::title().add_modifier(Modifier::UNDERLINED),
+    )];
+    if record.timeline.dropped > 0 {
+        head.push(Span::styled(
+            format!(
+                "  ({} entries dropped from the middle)",
+                record.timeline.dropped
+            ),
+            theme::warning(),
+        ));
+    }
+    out.push(Line::from(head));
+    let rows = timeline(record);
+    if rows.is_empty() {
+        out.push(Line::from(Span::styled("  nothing observed", theme::dim())));
+    }
+    // Narrow terminals name the source by its initial, and wrap the rest.
+    let narrow = cols < NARROW_TIMELINE;
+    let lead_w = if narrow { 23 } else { 29 };
+    for row in rows {
+        let delta = row.since_previous_ms.map_or(String::new(), phase_duration);
+        let style = if row.applied {
+            Style::new()
+        } else {
+            theme::dim()
+        };
+        let source = if narrow {
+            row.source.name()[..1].to_ascii_uppercase() + " "
+        } else {
+            format!("{:<7} ", row.source.name())
+        };
+        let what = wrap_words(&owned(&row.what), cols.saturating_sub(lead_w));
+        for (i, part) in what.into_iter().enumerate() {
+            let mut spans = if i == 0 {
+                vec![
+                    Span::raw(row.at.clock()),
+                    Span::styled(format!(" {delta:>7} "), theme::good()),
+                    Span::styled(source.clone(), theme::dim()),
+                ]
+            } else {
+                vec![Span::raw(" ".repeat(lead_w))]
+            };
+            spans.push(Span::styled(part, style));
+            out.push(Line::from(spans));
+        }
+    }
+}

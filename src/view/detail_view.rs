@@ -1,0 +1,596 @@
+//! The detail view's model: its scroll offset, and what it says about one
+//! evaluation worked out as data (phase times, each flag's meaning and
+//! evidence, both sources' facts, the merged timeline, which actions apply),
+//! so that all of it is testable without drawing. Pure: no clock reads.
+
+use crate::model::health::OrphanKind;
+use crate::model::{
+    ContainerAction, ContainerState, EvalId, EvalRecord, Flag, Happening, Source, Status, Ts,
+    human_duration,
+};
+
+/// The detail view of one evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailView {
+    pub eval_id: EvalId,
+    scroll: u16,
+}
+
+impl DetailView {
+    pub fn new(eval_id: EvalId) -> Self {
+        DetailView { eval_id, scroll: 0 }
+    }
+
+    /// Lines scrolled off the top.
+    pub fn offset(&self) -> u16 {
+        self.scroll
+    }
+
+    /// Scrolls `delta` lines, no further than `max` (from
+    /// `ui::detail::max_scroll` for the screen in use).
+    pub fn scroll(&mut self, delta: i32, max: u16) {
+        let moved = i32::from(self.scroll).saturating_add(delta);
+        self.scroll = u16::try_from(moved.clamp(0, i32::from(max))).unwrap_or(0);
+    }
+
+    pub fn top(&mut self) {
+        self.scroll = 0;
+    }
+
+    pub fn bottom(&mut self, max: u16) {
+        self.scroll = max;
+    }
+}
+
+/// A duration between phases: `+850ms`, `+1.2s`, `+4m05s`.
+pub fn phase_duration(ms: i64) -> String {
+    let sign = if ms < 0 { '-' } else { '+' };
+    let abs = ms.unsigned_abs();
+    match abs {
+        0..1000 => format!("{sign}{abs}ms"),
+        1000..60_000 => format!("{sign}{}.{}s", abs / 1000, (abs % 1000) / 100),
+        _ => format!(
+            "{sign}{}",
+            human_duration(i64::try_from(abs).unwrap_or(i64::MAX))
+        ),
+    }
+}
+
+/// One phase of the evaluation's life, between two milestones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub name: &'static str,
+    pub from: Option<Ts>,
+    pub to: Option<Ts>,
+}
+
+impl Phase {
+    /// `+1.2s` when both ends are known; `none after 41s` while the phase
+    /// lasts; `—` when its start is unknown.
+    pub fn text(&self, now: Ts) -> String {
+        match (self.from, self.to) {
+            (Some(from), Some(to)) => phase_duration(to.since(from)),
+            (Some(from), None) => format!("none after {}", human_duration(now.since(from).max(0))),
+            (None, _) => "—".to_string(),
+        }
+    }
+}
+
+/// When the container died: the die event, else the finish time an
+/// inspect gave.
+fn died_at(record: &EvalRecord) -> Option<Ts> {
+    record
+        .timeline
+        .iter()
+        .find(|e| {
+            matches!(
+                e.what,
+                Happening::Container {
+                    action: ContainerAction::Die,
+                    ..
+                }
+            )
+        })
+        .map(|e| e.at)
+        .or(record.docker.as_ref().and_then(|d| d.finished_at))
+}
+
+/// Queued to running (Redis), running to the container's death (Docker),
+/// death to the completion (Redis). The run is timed from the container's
+/// start when known: for a fast failure, `evaluation:running` can arrive
+/// after the container has already died.
+pub fn phases(record: &EvalRecord) -> [Phase; 3] {
+    let redis = &record.redis;
+    let queued = [
+        redis.first_seen(Status::Submitted),
+        redis.first_seen(Status::Queued),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let started = record.docker.as_ref().and_then(|d| d.started_at);
+    let running = redis.first_seen(Status::Running).or(started);
+    let died = died_at(record);
+    [
+        Phase {
+            name: "queued → running",
+            from: queued,
+            to: running,
+        },
+        Phase {
+            name: "running → died",
+            from: started.or(running),
+            to: died,
+        },
+        Phase {
+            name: "died → completion",
+            from: died,
+            to: redis.terminal_at(),
+        },
+    ]
+}
+
+/// One entry of the merged timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineRow {
+    pub at: Ts,
+    pub source: Source,
+    pub what: String,
+    /// For milestones (an applied status; a container's create, start, die
+    /// or destroy): time since the previous milestone.
+    pub since_previous_ms: Option<i64>,
+    /// False for a status the merge rules kept out (late or duplicate).
+    pub applied: bool,
+}
+
+fn is_milestone(what: &Happening) -> bool {
+    match what {
+        Happening::Status { applied, .. } => *applied,
+        Happening::Container { action, .. } => matches!(
+            action,
+            ContainerAction::Create
+                | ContainerAction::Start
+                | ContainerAction::Die
+                | ContainerAction::Destroy
+        ),
+        _ => false,
+    }
+}
+
+/// What a timeline entry says, in words.
+pub fn happening_text(what: &Happening) -> String {
+    match what {
+        Happening::Status {
+            status,
+            applied,
+            manual,
+        } => {
+            let mut text = format!("status {}", status.name());
+            if *manual {
+                text.push_str(" (manual)");
+            }
+            if !applied {
+                text.push_str(" (ignored: late or duplicate)");
+            }
+            text
+        }
+        Happening::Storage { kind, status } => match status {
+            Some(status) => format!("storage {kind}: {}", status.name()),
+            None => format!("storage {kind}"),
+        },
+        Happening::Container { action, exit_code } => match exit_code {
+            Some(code) => format!("container {}, exit {code}", action.name()),
+            None => format!("container {}", action.name()),
+        },
+        Happening::ContainerState(state) => format!("state {}", state.name()),
+        Happening::ContainerGone => "container gone".to_string(),
+        Happening::LogsCaptured { bytes } => format!("logs captured, {bytes} bytes"),
+        Happening::FirstLogMessage => "first log message".to_string(),
+        Happening::FinalLogMessage => "final log message".to_string(),
+        Happening::RunningKeySeen => "eval:{id}:running set".to_string(),
+        Happening::RunningKeyGone => "eval:{id}:running gone".to_string(),
+        Happening::RunningSetJoined => "joined running_evaluations".to_string(),
+        Happening::RunningSetLeft => "left running_evaluations".to_string(),
+        Happening::Note(note) => note.clone(),
+    }
+}
+
+/// Every entry from both sources in time order (arrival order among equal
+/// times), milestones marked with the time since the previous one.
+pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
+    let mut entries: Vec<_> = record.timeline.iter().collect();
+    entries.sort_by_key(|e| e.at);
+    let mut previous: Option<Ts> = None;
+    entries
+        .into_iter()
+        .map(|entry| {
+            let milestone = is_milestone(&entry.what);
+            let since_previous_ms = previous
+                .filter(|_| milestone)
+                .map(|prev| entry.at.since(prev));
+            if milestone {
+                previous = Some(entry.at);
+            }
+            TimelineRow {
+                at: entry.at,
+                source: entry.source,
+                what: happening_text(&entry.what),
+                since_previous_ms,
+                applied: !matches!(entry.what, Happening::Status { applied: false, .. }),
+            }
+        })
+        .collect()
+}
+
+/// What a flag means and what to do about it.
+pub fn advice(flag: &Flag) -> &'static str {
+    match flag {
+        Flag::LostCompletion { .. } => {
+            "The container ended but the executor never published its completion, so the \
+             evaluation stays running forever. Force it failed (F) with the logs captured at \
+             death, then remove the container (D)."
+        }
+        Flag::Overdue { .. } => {
+            "The executor should have stopped this container at its deadline; it may have \
+             crashed or restarted. Kill the container (K); if no failure is published then, \
+             force it failed (F)."
+        }
+        Flag::EmptyFailure {
+            evidence: Some(_), ..
+        } => {
+            "The completion carried neither output nor error, yet the evaluation printed: its \
+             logs were lost, most likely because the container was removed before they were \
+             read. Open the logs (l) to recover them from Docker or Redis while they last."
+        }
+        Flag::EmptyFailure { evidence: None, .. } => {
+            "Nothing shows that it printed anything (sys.exit(3) does this): most likely a \
+             genuine silent failure. Nothing to do."
+        }
+        Flag::Orphan { kind, .. } => match kind {
+            OrphanKind::RunningAfterTerminal => {
+                "The evaluation is over but its container still runs and holds resources. Kill \
+                 it (K), then remove it (D)."
+            }
+            OrphanKind::NotRemoved => {
+                "The executor removes each container after publishing the completion; this one \
+                 was left behind. Save its logs (l) if needed, then remove it (D)."
+            }
+            OrphanKind::UnknownToRedis => {
+                "A container runs that Redis has no trace of: a lost submission, or another \
+                 deployment on this engine. Check its labels; kill it (K) if it should not run."
+            }
+            OrphanKind::ExitedUnaccounted => {
+                "Whether its completion was published while evaltop was not watching Redis is \
+                 unknown. If the durable record does not show it finished, force it failed (F); \
+                 then remove the container (D)."
+            }
+        },
+        Flag::StaleRunning => {
+            "Leftover state: the running key expired and the container is gone, but the id was \
+             never taken out of running_evaluations. Force it failed (F) so that the storage \
+             worker clears it."
+        }
+        Flag::Silent { .. } => {
+            "A healthy executor sends a heartbeat every 30 s; none came. The executor may be \
+             stuck or gone: check it, and the logs (l)."
+        }
+        Flag::TimedOut { .. } => {
+            "It ran to its time limit and was stopped, as code that does not finish is. Nothing \
+             to do."
+        }
+    }
+}
+
+/// Facts from the record that back a flag, beyond what its reason says.
+pub fn evidence(flag: &Flag, record: &EvalRecord, now: Ts) -> Vec<String> {
+    let redis = &record.redis;
+    let docker = record.docker.as_ref();
+    let mut out = Vec::new();
+    let held = |out: &mut Vec<String>| {
+        if redis.in_running_set {
+            out.push("still in running_evaluations".to_string());
+        }
+        if let Some(key) = &redis.running_key {
+            out.push(format!(
+                "eval:{{id}}:running still set{}",
+                ttl_text(key.ttl_ms, key.seen_at, now)
+            ));
+        }
+    };
+    match flag {
+        Flag::LostCompletion { .. } => {
+            held(&mut out);
+            if let Some(logs) = &record.captured_logs {
+                out.push(format!(
+                    "logs captured at death: {} bytes",
+                    logs.stdout.len() + logs.stderr.len()
+                ));
+            }
+            if docker.is_some_and(|d| d.exists()) {
+                out.push("the container still exists".to_string());
+            }
+        }
+        Flag::Overdue { .. } | Flag::Orphan { .. } | Flag::Silent { .. } => {
+            if let Some(executor) = record.executor() {
+                out.push(format!("executor {executor}"));
+            }
+            if let Some(at) = docker.and_then(|d| d.started_at) {
+                out.push(format!("container started {}", clock_ago(at, now)));
+            }
+            if let Some(at) = redis.last_log_at {
+                out.push(format!(
+                    "last log message {} ({} heartbeats)",
+                    clock_ago(at, now),
+                    redis.heartbeats
+                ));
+            }
+        }
+        Flag::EmptyFailure { .. } => {
+            if let Some(code) = record.exit_code() {
+                out.push(format!("exit code {code}"));
+            }
+            if let Some(bytes) = redis.latest_log_bytes {
+                out.push(format!("logs:{{id}}:latest holds {bytes} bytes now"));
+            }
+        }
+        Flag::StaleRunning => {
+            held(&mut out);
+            match docker.and_then(|d| d.removed_at) {
+                Some(at) => out.push(format!("container removed {}", clock_ago(at, now))),
+                None if docker.is_none() => out.push("no container seen".to_string()),
+                None => {}
+            }
+        }
+        Flag::TimedOut { .. } => {
+            if docker.is_some_and(|d| d.oom_killed) {
+                out.push("Docker says it was OOM-killed".to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `00:55:16.182 (41s ago)`.
+pub fn clock_ago(at: Ts, now: Ts) -> String {
+    format!(
+        "{} ({} ago)",
+        at.clock(),
+        human_duration(now.since(at).max(0))
+    )
+}
+
+/// `, ttl 1m20s` as of now, from a TTL read at `seen_at`.
+fn ttl_text(ttl_ms: Option<i64>, seen_at: Ts, now: Ts) -> String {
+    match ttl_ms {
+        Some(ttl) => format!(
+            ", ttl {}",
+            human_duration((ttl - now.since(seen_at)).max(0))
+        ),
+        None => ", no ttl".to_string(),
+    }
+}
+
+/// How a fact is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    /// Unknown or absent.
+    Dim,
+    /// Worth a look.
+    Warn,
+}
+
+/// One labelled fact of one source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+    pub tone: Tone,
+}
+
+fn fact(label: &'static str, value: impl Into<String>, tone: Tone) -> Fact {
+    Fact {
+        label,
+        value: value.into(),
+        tone,
+    }
+}
+
+fn known<T: ToString>(label: &'static str, value: Option<T>) -> Fact {
+    match value {
+        Some(value) => fact(label, value.to_string(), Tone::Plain),
+        None => fact(label, "—", Tone::Dim),
+    }
+}
+
+fn short_id(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+/// What Redis says: the status that stands, the terminal event's fields,
+/// and the keys present with their TTLs.
+pub fn redis_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
+    let r = &record.redis;
+    let mut status = match r.status {
+        Some(status) => fact("status", status.name(), Tone::Plain),
+        None => fact("status", "none seen", Tone::Dim),
+    };
+    if r.manual_update {
+        status.value.push_str(" (manual)");
+    }
+    if let Some(storage) = r.storage_status.filter(|s| Some(*s) != r.status) {
+        status
+            .value
+            .push_str(&format!(", storage says {}", storage.name()));
+    }
+    let bytes = |n: Option<usize>| n.map(|n| format!("{n} bytes"));
+    let mut facts = vec![
+        status,
+        known("executor", r.executor_id.as_deref()),
+        known("container", r.container_id.as_deref().map(short_id)),
+        known("timeout", r.timeout_secs.map(|t| format!("{t}s"))),
+        known("exit code", r.exit_code),
+        known("output", bytes(r.output_len)),
+        known("error", bytes(r.error_len)),
+    ];
+    if let Some(excerpt) = &r.error_excerpt {
+        facts.push(fact("error text", excerpt.clone(), Tone::Plain));
+    }
+    if r.duplicate_terminals > 0 {
+        let text = format!("{} later terminal events ignored", r.duplicate_terminals);
+        facts.push(fact("duplicates", text, Tone::Warn));
+    }
+    let terminal = r.is_terminal();
+    // A key that outlives the terminal status is the stale state to notice.
+    let held_tone = if terminal { Tone::Warn } else { Tone::Plain };
+    facts.push(match r.in_running_set {
+        true => fact("running set", "member", held_tone),
+        false => fact("running set", "absent", Tone::Dim),
+    });
+    facts.push(match &r.running_key {
+        Some(key) => {
+            let value = format!("present{}", ttl_text(key.ttl_ms, key.seen_at, now));
+            fact("running key", value, held_tone)
+        }
+        None => fact("running key", "absent", Tone::Dim),
+    });
+    facts.push(match &r.pending {
+        Some(value) => fact("pending key", value.clone(), Tone::Plain),
+        None => fact("pending key", "absent", Tone::Dim),
+    });
+    facts.push(match (r.latest_log_bytes, r.latest_log_seen_bytes) {
+        (Some(bytes), _) => {
+            let ttl = r.latest_log_ttl_ms.map_or(String::new(), |t| {
+                format!(", ttl {} at scan", human_duration(t))
+            });
+            fact("latest log key", format!("{bytes} bytes{ttl}"), Tone::Plain)
+        }
+        (None, Some(seen)) => fact(
+            "latest log key",
+            format!("gone (held {seen} bytes)"),
+            Tone::Dim,
+        ),
+        (None, None) => fact("latest log key", "absent", Tone::Dim),
+    });
+    let live = match r.last_log_at {
+        Some(at) => {
+            let mut text = format!(
+                "{} messages, {} bytes, {} heartbeats, last {} ago",
+                r.log_messages,
+                r.log_bytes,
+                r.heartbeats,
+                human_duration(now.since(at).max(0))
+            );
+            if r.final_log_seen {
+                text.push_str(", final seen");
+            }
+            fact("live logs", text, Tone::Plain)
+        }
+        None => fact("live logs", "none received", Tone::Dim),
+    };
+    facts.push(live);
+    if let Some(at) = r.storage_confirmed_at {
+        let status = r.storage_status.map_or("a change", Status::name);
+        facts.push(fact(
+            "storage",
+            format!("confirmed {status} {}", clock_ago(at, now)),
+            Tone::Plain,
+        ));
+    }
+    facts
+}
+
+/// What Docker says: the container, its state and exit, times and labels.
+pub fn docker_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
+    let Some(d) = &record.docker else {
+        return vec![fact("container", "none seen", Tone::Dim)];
+    };
+    let time = |at: Option<Ts>| at.map(|at| clock_ago(at, now));
+    let exit = d.exit_code.map(|code| {
+        let from = if d.exit_code_inspected {
+            "inspect"
+        } else {
+            "die event"
+        };
+        format!("{code} ({from})")
+    });
+    let state_tone = match d.state {
+        Some(ContainerState::Exited | ContainerState::Dead) => Tone::Warn,
+        Some(_) => Tone::Plain,
+        None => Tone::Dim,
+    };
+    let mut facts = vec![
+        fact("container", short_id(&d.container_id), Tone::Plain),
+        fact(
+            "state",
+            d.state.map_or("unknown", ContainerState::name),
+            state_tone,
+        ),
+        known("exit code", exit),
+        match d.oom_killed {
+            true => fact("OOM killed", "yes", Tone::Warn),
+            false => fact("OOM killed", "no", Tone::Plain),
+        },
+        known("created", time(d.created_at)),
+        known("started", time(d.started_at)),
+        known("finished", time(d.finished_at)),
+    ];
+    if let Some(at) = d.removed_at {
+        facts.push(fact("removed", clock_ago(at, now), Tone::Plain));
+    }
+    if d.state.is_some_and(ContainerState::is_live)
+        && let Some(deadline) = d.deadline()
+    {
+        let tone = if now > deadline {
+            Tone::Warn
+        } else {
+            Tone::Plain
+        };
+        facts.push(fact("deadline", deadline.clock(), tone));
+    }
+    facts.push(known(
+        "TTY",
+        d.tty
+            .map(|tty| if tty { "yes (one console)" } else { "no" }),
+    ));
+    facts.push(known("label executor", d.executor.as_deref()));
+    facts.push(known("label created_at", d.created_at_label.as_deref()));
+    facts.push(known("label timeout", d.timeout_secs));
+    facts
+}
+
+/// An action on this evaluation and whether it applies now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionKey {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub available: bool,
+}
+
+/// Kill (a live container), remove (an existing container), logs (always:
+/// even "none found" is an answer), force failed (not yet terminal).
+pub fn actions(record: &EvalRecord) -> [ActionKey; 4] {
+    let state = record.container_state();
+    [
+        ActionKey {
+            key: "K",
+            label: "kill",
+            available: state.is_some_and(ContainerState::is_live),
+        },
+        ActionKey {
+            key: "D",
+            label: "remove",
+            available: record.docker.as_ref().is_some_and(|d| d.exists()),
+        },
+        ActionKey {
+            key: "l",
+            label: "logs",
+            available: true,
+        },
+        ActionKey {
+            key: "F",
+            label: "force failed",
+            available: !record.redis.is_terminal(),
+        },
+    ]
+}
