@@ -14,6 +14,29 @@ pub struct Cli {
     #[command(flatten)]
     pub sources: SourceArgs,
 
+    /// The config file (TOML). Default: $XDG_CONFIG_HOME/evaltop/config.toml
+    /// when it exists.
+    #[arg(long, env = "EVALTOP_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Turn every action off (kill, remove, force failed, clean up).
+    #[arg(long, env = "EVALTOP_READ_ONLY", global = true)]
+    pub read_only: bool,
+
+    /// Where every action attempt and outcome is appended as a JSON line.
+    /// Default: $XDG_STATE_HOME/evaltop/audit.jsonl.
+    #[arg(long, env = "EVALTOP_AUDIT_FILE", global = true)]
+    pub audit_file: Option<PathBuf>,
+
+    /// Do not also append the audit to the Redis stream evaltop:audit.
+    #[arg(long, env = "EVALTOP_NO_AUDIT_STREAM", global = true)]
+    pub no_audit_stream: bool,
+
+    /// Write the merged stream of observations to FILE while the TUI runs
+    /// (the format of `evaltop events`).
+    #[arg(long, value_name = "FILE", env = "EVALTOP_RECORD")]
+    pub record: Option<PathBuf>,
+
     /// Where evaltop writes its own log (never to the screen).
     /// Default: $XDG_STATE_HOME/evaltop/evaltop.log.
     #[arg(long, env = "EVALTOP_LOG_FILE", global = true)]
@@ -52,13 +75,14 @@ pub struct SourceArgs {
 
     /// How long after a container's end a completion may still arrive
     /// before it is called lost (a healthy executor can take 10 s).
-    #[arg(long, env = "EVALTOP_GRACE", default_value = "30s", value_parser = parse_duration, global = true)]
-    pub grace: Duration,
+    /// Default: 30s, or the config file's `grace`.
+    #[arg(long, env = "EVALTOP_GRACE", value_parser = parse_duration, global = true)]
+    pub grace: Option<Duration>,
 
     /// How often to re-read everything (Docker list, Redis keys), whatever
-    /// the streams say.
-    #[arg(long, env = "EVALTOP_RESYNC", default_value = "30s", value_parser = parse_positive_duration, global = true)]
-    pub resync: Duration,
+    /// the streams say. Default: 30s, or the config file's `resync`.
+    #[arg(long, env = "EVALTOP_RESYNC", value_parser = parse_positive_duration, global = true)]
+    pub resync: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +91,25 @@ pub enum Command {
     /// its flags, exit 0 (nothing flagged), 1 (flagged) or 2 (a source
     /// cannot be reached).
     Check(CheckArgs),
+    /// Print the merged live stream of observations from both sources, one
+    /// JSON object per line (the recording format), like `docker events`.
+    Events,
+    /// The full TUI driven by a recording, with a time cursor (space pauses,
+    /// + and - change the speed, < and > seek to the start and the end).
+    Replay(ReplayArgs),
+    /// Replay the shipped recording of the platform's real failure modes;
+    /// needs neither Docker nor Redis.
+    Demo,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The recording (written by `evaltop events` or `--record`).
+    pub file: PathBuf,
+
+    /// Start at this speed (0.25 to 64).
+    #[arg(long, default_value = "1", value_parser = parse_speed)]
+    pub speed: f64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +121,15 @@ pub struct CheckArgs {
     /// How long to listen to the live streams after the first full read.
     #[arg(long, env = "EVALTOP_LISTEN", default_value = "2s", value_parser = parse_duration)]
     pub listen: Duration,
+
+    /// Read a recording instead of the live sources: the flags at its end.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// With --from: the flags at this moment (RFC 3339, or an offset from
+    /// the recording's start such as +90s).
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub at: Option<String>,
 
     /// How long to wait for each source's first full read before calling
     /// it unreachable.
@@ -93,6 +145,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration such as 10s, 2m or 1h30m)"))
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .trim_end_matches('x')
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !(0.25..=64.0).contains(&speed) {
+        return Err("must be from 0.25 to 64".to_string());
+    }
+    Ok(speed)
 }
 
 fn parse_positive_duration(text: &str) -> Result<Duration, String> {

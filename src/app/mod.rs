@@ -2,6 +2,7 @@
 //! the TUI loop or the headless check.
 
 pub mod check;
+pub mod feed;
 pub mod logging;
 pub mod tui;
 
@@ -11,8 +12,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::cli::SourceArgs;
+use crate::config::Config;
 use crate::model::Settings;
-use crate::names::Names;
 use crate::sources::{Received, docker, redis};
 
 /// Room for bursts between two drains of the app loop. When the loop falls
@@ -20,10 +21,23 @@ use crate::sources::{Received, docker, redis};
 /// source reports as a blind window rather than losing messages silently.
 const OBSERVATION_QUEUE: usize = 16_384;
 
-/// Model settings from the command line.
-pub fn settings(args: &SourceArgs) -> Settings {
+/// The grace and resync in force: the flag (or its variable), else the
+/// config file, else 30 s.
+const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
+
+pub fn grace(args: &SourceArgs, config: &Config) -> Duration {
+    args.grace.or(config.grace).unwrap_or(DEFAULT_GRACE)
+}
+
+pub fn resync(args: &SourceArgs, config: &Config) -> Duration {
+    args.resync.or(config.resync).unwrap_or(DEFAULT_RESYNC)
+}
+
+/// Model settings from the command line and the config file.
+pub fn settings(args: &SourceArgs, config: &Config) -> Settings {
     Settings {
-        grace_ms: millis(args.grace),
+        grace_ms: millis(grace(args, config)),
         executors: args.executors.clone(),
         ..Settings::default()
     }
@@ -41,17 +55,18 @@ pub struct Sources {
 
 impl Sources {
     /// Starts the Docker and Redis sources.
-    pub fn start(args: &SourceArgs, names: &Names) -> Self {
+    pub fn start(args: &SourceArgs, config: &Config) -> Self {
+        let names = &config.names;
         let (sink, observations) = mpsc::channel(OBSERVATION_QUEUE);
         let docker_config = docker::DockerConfig {
             host: args.docker.clone(),
             executors: args.executors.clone(),
-            resync: args.resync,
+            resync: resync(args, config),
             names: names.clone(),
         };
         let redis_config = redis::RedisConfig {
             url: args.redis.clone(),
-            resync: args.resync,
+            resync: resync(args, config),
             names: names.clone(),
         };
         let tasks = vec![

@@ -1,18 +1,21 @@
-//! The interactive loop: one owner of the state, observations and keys in,
-//! a frame out only when something changed (plus a 1 s clock tick). No busy
-//! loop: the task sleeps in `select!` until something arrives.
+//! The interactive loop: one owner of the console, observations, keys,
+//! mouse and action outcomes in, a frame out only when something changed
+//! (plus a 1 s clock tick). No busy loop: the task sleeps in `select!`
+//! until something arrives.
 
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream};
 use futures::StreamExt;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::app::Sources;
-use crate::model::{State, Ts};
+use crate::actions::Outcome;
+use crate::app::feed::Feed;
+use crate::console::{Console, Input, Output};
+use crate::effects::EffectRunner;
 use crate::ui;
-use crate::view::{Action, TableView};
 
 /// Observations applied before a frame is drawn, at most: enough to drain a
 /// burst, few enough that keys stay responsive during a flood.
@@ -27,84 +30,133 @@ struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // Best effort on the way out: the terminal may already be gone.
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
         ratatui::restore();
     }
 }
 
-pub async fn run(mut sources: Sources, mut state: State) -> Result<()> {
+pub async fn run(
+    mut feed: impl Feed,
+    mut console: Console,
+    runner: Option<EffectRunner>,
+) -> Result<()> {
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
+    crossterm::execute!(std::io::stdout(), EnableMouseCapture)
+        .wrap_err("cannot capture the mouse")?;
+    let size = terminal.size().wrap_err("cannot read the terminal size")?;
+    console.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut terminate = terminate_signal()?;
+    let (outcome_tx, mut outcomes) = mpsc::channel::<Outcome>(256);
 
-    let mut table = TableView::default();
-    let mut last_refresh = Instant::now();
-    let mut refresh_pending = true;
+    let mut last_refresh = Instant::now() - MIN_REFRESH_INTERVAL;
     let mut redraw = true;
-    let mut page = 10usize;
-
     loop {
-        if refresh_pending && last_refresh.elapsed() >= MIN_REFRESH_INTERVAL {
-            table.refresh(&state, Ts::now());
+        let now = feed.now();
+        console.replay = feed.status();
+        if console.needs_refresh() && last_refresh.elapsed() >= MIN_REFRESH_INTERVAL {
+            console.refresh_if_needed(now);
             last_refresh = Instant::now();
-            refresh_pending = false;
             redraw = true;
         }
         if redraw {
-            let now = Ts::now();
             terminal
-                .draw(|frame| {
-                    page = ui::page_size(frame.area());
-                    ui::draw(frame, &state, &table, now);
-                })
+                .draw(|frame| ui::screen::draw_console(frame, &console, now))
                 .wrap_err("cannot draw")?;
-            redraw = false;
         }
         let refresh_at = last_refresh + MIN_REFRESH_INTERVAL;
-        tokio::select! {
-            received = sources.observations.recv() => {
+        let input = tokio::select! {
+            received = feed.next() => {
                 let Some(first) = received else { break };
-                state.apply(first.observation, first.at);
+                console.observe(first);
                 for _ in 1..DRAIN_BATCH {
-                    match sources.observations.try_recv() {
-                        Ok(next) => state.apply(next.observation, next.at),
-                        Err(_) => break,
+                    match feed.try_next() {
+                        Some(next) => console.observe(next),
+                        None => break,
                     }
                 }
-                refresh_pending = true;
+                None
             }
             event = keys.next() => match event {
-                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    match ui::keys::action_for(&key) {
-                        Some(Action::Quit) => break,
-                        Some(action) => {
-                            table.apply(action, page);
-                            redraw = true;
-                        }
-                        None => {}
-                    }
+                Some(Ok(TermEvent::Key(key))) => Some(Input::Key(key)),
+                Some(Ok(TermEvent::Mouse(mouse))) => Some(Input::Mouse(mouse)),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    Some(Input::Resized(ratatui::layout::Rect::new(0, 0, width, height)))
                 }
-                Some(Ok(TermEvent::Resize(..))) => redraw = true,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => None,
                 Some(Err(error)) => return Err(error).wrap_err("cannot read the terminal"),
                 None => break,
             },
-            _ = clock.tick() => refresh_pending = true,
-            _ = tokio::time::sleep_until(refresh_at), if refresh_pending => {}
+            Some(outcome) = outcomes.recv() => Some(Input::Outcome(Box::new(outcome))),
+            _ = clock.tick() => {
+                feed.tick();
+                Some(Input::Tick)
+            }
+            _ = tokio::time::sleep_until(refresh_at), if console.needs_refresh() => None,
             _ = terminate.recv() => break,
+        };
+        // Something happened (or the refresh came due): the next turn
+        // draws once, after this batch.
+        redraw = true;
+        let Some(input) = input else { continue };
+        for output in console.update(input, feed.now()) {
+            match output {
+                Output::Quit => return Ok(()),
+                Output::Run(effect) => match &runner {
+                    Some(runner) => {
+                        runner.spawn(effect, outcome_tx.clone());
+                    }
+                    None => {
+                        let outcome =
+                            Outcome::read_only(effect.kind(), effect.target().clone(), feed.now());
+                        console.update(Input::Outcome(Box::new(outcome)), feed.now());
+                    }
+                },
+                Output::SetMouseCapture(on) => {
+                    let result = if on {
+                        crossterm::execute!(std::io::stdout(), EnableMouseCapture)
+                    } else {
+                        crossterm::execute!(std::io::stdout(), DisableMouseCapture)
+                    };
+                    result.wrap_err("cannot change the mouse capture")?;
+                }
+                Output::SaveLogs(_) => {
+                    let saved = save_logs(&console, feed.now());
+                    console.update(Input::Saved(saved), feed.now());
+                }
+                Output::Replay(control) => feed.control(control),
+            }
         }
     }
     Ok(())
 }
 
+/// Writes the open log document to a file in the working directory.
+fn save_logs(console: &Console, now: crate::model::Ts) -> Result<String, String> {
+    let crate::console::Screen::Logs(logs) = &console.screen else {
+        return Err("no logs are open".to_string());
+    };
+    let name = crate::view::log_view::default_file_name(&logs.eval_id, now);
+    let path = std::env::current_dir()
+        .map_err(|e| format!("no working directory: {e}"))?
+        .join(name);
+    logs.view
+        .save(&logs.doc, &path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
 /// SIGTERM and SIGHUP end the loop cleanly, so the terminal is restored.
-fn terminate_signal() -> Result<tokio::sync::mpsc::Receiver<()>> {
+fn terminate_signal() -> Result<mpsc::Receiver<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).wrap_err("cannot watch SIGTERM")?;
     let mut hangup = signal(SignalKind::hangup()).wrap_err("cannot watch SIGHUP")?;
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => {}

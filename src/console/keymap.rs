@@ -46,8 +46,9 @@ pub enum Command {
     Open,
     Filter,
     QuickView(u8),
-    SortNext,
-    SortReverse,
+    Sort,
+    EventsUp,
+    EventsDown,
     ToggleEvents,
     Mark,
     MarkAllShown,
@@ -88,8 +89,9 @@ impl Command {
         ];
         all.extend((0..=9).map(Command::QuickView));
         all.extend([
-            Command::SortNext,
-            Command::SortReverse,
+            Command::Sort,
+            Command::EventsUp,
+            Command::EventsDown,
             Command::ToggleEvents,
             Command::Mark,
             Command::MarkAllShown,
@@ -129,8 +131,9 @@ impl Command {
             Command::Open => "open",
             Command::Filter => "filter",
             Command::QuickView(n) => return format!("view_{n}"),
-            Command::SortNext => "sort",
-            Command::SortReverse => "sort_reverse",
+            Command::Sort => "sort",
+            Command::EventsUp => "events_up",
+            Command::EventsDown => "events_down",
             Command::ToggleEvents => "events",
             Command::Mark => "mark",
             Command::MarkAllShown => "mark_all",
@@ -172,11 +175,18 @@ impl Command {
             Command::Bottom => "last row / bottom",
             Command::Open => "open the evaluation's detail",
             Command::Filter => "filter rows (status:, flag:, executor:, over:, age:, exit:, !)",
-            Command::QuickView(0) => "quick view: all",
-            Command::QuickView(1) => "quick view: flagged",
-            Command::QuickView(_) => "quick view: one flag",
-            Command::SortNext => "sort by the next column",
-            Command::SortReverse => "reverse the sort",
+            Command::QuickView(n) => {
+                let digit = char::from(b'0' + n);
+                return match crate::view::QuickView::from_digit(digit) {
+                    Some(view) => format!("quick view: {}", view.name()),
+                    None => "quick view: all".to_string(),
+                };
+            }
+            Command::Sort => {
+                "sort: then i id, s status, c container, e executor, a age, r runtime, x exit, f flags, d default (again: reverse)"
+            }
+            Command::EventsUp => "events pane: a page back",
+            Command::EventsDown => "events pane: a page on (to the end: follow)",
             Command::ToggleEvents => "show or hide the events pane",
             Command::Mark => "mark or unmark the row for an action",
             Command::MarkAllShown => "mark every row the filter shows",
@@ -198,10 +208,7 @@ impl Command {
             Command::SeekStart => "replay: go to the start",
             Command::SeekEnd => "replay: go to the end",
         };
-        match self {
-            Command::QuickView(n) if n >= 2 => format!("{text} ({n})"),
-            _ => text.to_string(),
-        }
+        text.to_string()
     }
 }
 
@@ -395,8 +402,9 @@ impl Default for Keymap {
             (Replay, '<', C::SeekStart),
             (Replay, '>', C::SeekEnd),
             (Table, '/', C::Filter),
-            (Table, 's', C::SortNext),
-            (Table, 'S', C::SortReverse),
+            (Table, 's', C::Sort),
+            (Table, '[', C::EventsUp),
+            (Table, ']', C::EventsDown),
             (Table, 'e', C::ToggleEvents),
             (Table, ' ', C::Mark),
             (Table, 'A', C::MarkAllShown),
@@ -512,7 +520,7 @@ mod tests {
     fn default_bindings_resolve_per_context() {
         let map = Keymap::default();
         let s = press(KeyCode::Char('s'), KeyModifiers::NONE);
-        assert_eq!(map.lookup(&[Context::Table], &s), Some(Command::SortNext));
+        assert_eq!(map.lookup(&[Context::Table], &s), Some(Command::Sort));
         assert_eq!(map.lookup(&[Context::Logs], &s), Some(Command::Save));
         let j = press(KeyCode::Char('j'), KeyModifiers::NONE);
         assert_eq!(map.lookup(&[Context::Logs], &j), Some(Command::Down));

@@ -10,7 +10,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{safe, theme};
 use crate::view::TableView;
 
-const KEYS: &str = "q quit · j/k ↑/↓ move · PgUp/PgDn page · g/G top/bottom";
+const KEYS: &str =
+    "? help · / filter · ⏎ detail · l logs · K kill · D remove · F fail · space mark · q quit";
 
 pub(super) fn render(view: &TableView, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {

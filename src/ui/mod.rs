@@ -3,6 +3,7 @@
 //! the selection and scroll offset live in `TableView`.
 
 pub mod detail;
+pub mod dialog;
 mod events;
 mod filter_bar;
 mod footer;
@@ -10,6 +11,7 @@ mod header;
 pub mod help;
 pub mod keys;
 pub mod logs;
+pub mod screen;
 mod table;
 pub mod theme;
 
@@ -71,7 +73,7 @@ pub fn draw(frame: &mut Frame, state: &State, table: &TableView, now: Ts) {
     let areas = split(frame.area());
     let buf = frame.buffer_mut();
     header::render(state, table.counts(), now, areas.header, buf);
-    table::render(state, table, now, areas.table, buf);
+    table::render(state, table, None, now, areas.table, buf);
     footer::render(table, areas.footer, buf);
 }
 
@@ -86,6 +88,25 @@ pub const MIN_HEIGHT: u16 = 10;
 pub struct FindPanes<'a> {
     /// The events pane, when it is open.
     pub events: Option<&'a crate::view::EventLog>,
+    /// Rows marked for an action, shown with a bullet.
+    pub marks: Option<&'a std::collections::BTreeSet<crate::model::EvalId>>,
+}
+
+/// The index (in `table.rows()`) of the row drawn at screen line `y`, if
+/// a row is drawn there.
+pub fn row_at(screen: Rect, table: &TableView, panes: &FindPanes<'_>, y: u16) -> Option<usize> {
+    if too_small(screen) {
+        return None;
+    }
+    let area = find_areas(screen, table, panes).table;
+    // The first line of the table holds the column titles.
+    let first_row = area.y + 1;
+    if y < first_row || y >= area.bottom() {
+        return None;
+    }
+    let range = table.visible_range(usize::from(table::body_height(area)));
+    let index = range.start + usize::from(y - first_row);
+    range.contains(&index).then_some(index)
 }
 
 /// Where each part of the screen goes when the finding panes are drawn.
@@ -185,7 +206,7 @@ pub fn draw_with(
     header::render(state, table.counts(), now, areas.header, buf);
     header::render_tabs(table, areas.tabs, buf);
     filter_bar::render(table, areas.filter, buf);
-    table::render(state, table, now, areas.table, buf);
+    table::render(state, table, panes.marks, now, areas.table, buf);
     if let Some(log) = panes.events {
         events::render(log, table.selected().map(|id| &**id), areas.events, buf);
     }

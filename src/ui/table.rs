@@ -4,6 +4,8 @@
 //! evaluations as with 50; columns are dropped on narrow terminals in a
 //! fixed order of importance.
 
+use std::collections::BTreeSet;
+
 use std::borrow::Cow;
 
 use ratatui::buffer::Buffer;
@@ -13,10 +15,12 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
 
 use super::{safe, theme};
-use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
+use crate::model::{EvalId, EvalRecord, Flag, State, Status, Ts, human_duration};
 use crate::view::{Row, SortColumn, TableView, shown_status};
 
 const DASH: &str = "—";
+/// Before the id of a row marked for an action.
+const MARK: &str = "● ";
 const SPACING: u16 = 1;
 const COLUMNS: usize = Column::ALL.len();
 /// The id shrinks no further than this before status and flags give way.
@@ -105,7 +109,14 @@ pub(super) fn body_height(area: Rect) -> u16 {
     area.height.saturating_sub(1)
 }
 
-pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: &mut Buffer) {
+pub(super) fn render(
+    state: &State,
+    view: &TableView,
+    marks: Option<&BTreeSet<EvalId>>,
+    now: Ts,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     if area.is_empty() {
         return;
     }
@@ -117,7 +128,12 @@ pub(super) fn render(state: &State, view: &TableView, now: Ts, area: Rect, buf: 
         .iter()
         .map(|row| {
             let record = state.evals.get(&row.id);
-            Column::ALL.map(|column| text(column, row, record, now))
+            let mut cells = Column::ALL.map(|column| text(column, row, record, now));
+            if marks.is_some_and(|marks| marks.contains(&row.id)) {
+                // Marked for an action: a visible bullet before the id.
+                cells[0].0 = Cow::Owned(format!("{MARK}{}", cells[0].0));
+            }
+            cells
         })
         .collect();
     let sort = view.sort();

@@ -1,0 +1,431 @@
+//! Starting actions (with their refusals and confirmation dialogs) and
+//! taking their outcomes back: into the status line, the evaluation's
+//! timeline and, for logs, the log viewer.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::dialog::{Dialog, DialogStage};
+use super::keymap::Command;
+use super::{Console, LogsScreen, Output, Screen, Tone};
+use crate::actions::{
+    ActionKind, DEFAULT_KILL_SIGNAL, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome,
+    OutcomeDetail, Target, prefilled_reason, refusal,
+};
+use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration};
+use crate::view::log_view::{LogDocument, LogView};
+
+/// Targets listed one by one in a dialog; the rest are counted.
+const LISTED_TARGETS: usize = 8;
+
+impl Console {
+    /// The flags of `eval_id` at `now`.
+    pub fn flags_of(&self, eval_id: &str, now: Ts) -> Vec<Flag> {
+        let ctx = HealthContext::of(&self.state, now);
+        self.state
+            .evals
+            .get(eval_id)
+            .map(|record| assess(record, &ctx))
+            .unwrap_or_default()
+    }
+
+    /// The evaluations an action applies to: the marked ones when any (in
+    /// the table), else the focused one.
+    fn targets(&self) -> Vec<EvalId> {
+        if matches!(self.screen, Screen::Table) && !self.marks.is_empty() {
+            self.marks.iter().cloned().collect()
+        } else {
+            self.focused().into_iter().collect()
+        }
+    }
+
+    pub(super) fn start_action(&mut self, command: Command, now: Ts) -> Vec<Output> {
+        let kind = match command {
+            Command::Kill => ActionKind::Kill,
+            Command::Remove => ActionKind::Remove,
+            Command::ForceFail => ActionKind::ForceFail,
+            _ => return self.open_logs(now),
+        };
+        if let Some(why) = &self.read_only {
+            let text = format!("{} is off: {why}", kind.name());
+            self.say(now, Tone::Bad, text);
+            return Vec::new();
+        }
+        let ids = self.targets();
+        if ids.is_empty() {
+            self.say(now, Tone::Info, "no evaluation selected".into());
+            return Vec::new();
+        }
+        let mut lines = Vec::new();
+        let mut warnings = Vec::new();
+        let mut targets = Vec::new();
+        for id in &ids {
+            let Some(record) = self.state.evals.get(id) else {
+                continue;
+            };
+            if self.in_flight.contains(&(kind, id.to_string())) {
+                warnings.push(format!(
+                    "{id}: a {} is already running; skipped",
+                    kind.name()
+                ));
+                continue;
+            }
+            match refusal(kind, record) {
+                Some(refused) if !refused.overridable => {
+                    warnings.push(format!("{id}: skipped: {}", refused.reason));
+                    continue;
+                }
+                Some(refused) => warnings.push(format!("{id}: {}", refused.reason)),
+                None => {}
+            }
+            if lines.len() < LISTED_TARGETS {
+                lines.push(self.describe_target(id, now));
+            }
+            targets.push(id.clone());
+        }
+        if targets.is_empty() {
+            let text = warnings.join("; ");
+            self.say(now, Tone::Bad, format!("{} refused: {text}", kind.name()));
+            return Vec::new();
+        }
+        if targets.len() > LISTED_TARGETS {
+            lines.push(format!("… and {} more", targets.len() - LISTED_TARGETS));
+        }
+        let hidden = targets
+            .iter()
+            .filter(|id| !self.table.rows().iter().any(|row| row.id == **id))
+            .count();
+        let what = match kind {
+            ActionKind::Kill => format!("Send {DEFAULT_KILL_SIGNAL} to the container of"),
+            ActionKind::Remove => "Force-remove the container of".to_string(),
+            _ => "Publish evaluation:failed (manual_update) for".to_string(),
+        };
+        let mut title = format!("{what} {} evaluation(s)", targets.len());
+        if hidden > 0 {
+            title.push_str(&format!(" — {hidden} of them hidden by the current filter"));
+        }
+        let stage = if kind == ActionKind::ForceFail {
+            let text = self.reason_for(&targets, now);
+            DialogStage::Reason {
+                cursor: text.chars().count(),
+                text,
+            }
+        } else {
+            DialogStage::Confirm
+        };
+        let effects = if kind == ActionKind::ForceFail {
+            Vec::new()
+        } else {
+            targets
+                .iter()
+                .filter_map(|id| self.effect_for(kind, id, "", now))
+                .collect()
+        };
+        self.dialog = Some(Dialog {
+            kind,
+            title,
+            lines,
+            warnings,
+            stage,
+            effects,
+            targets: targets.iter().map(|id| id.to_string()).collect(),
+        });
+        Vec::new()
+    }
+
+    /// "eval_x · executor-2 · container 1a2b3c4d5e6f running · +41s over".
+    fn describe_target(&self, id: &str, now: Ts) -> String {
+        let Some(record) = self.state.evals.get(id) else {
+            return id.to_string();
+        };
+        let mut parts = vec![id.to_string()];
+        if let Some(executor) = record.executor() {
+            parts.push(executor.to_string());
+        }
+        if let Some(container) = record.container_id() {
+            let state = record.container_state().map_or("unknown", |s| s.name());
+            parts.push(format!(
+                "container {} {state}",
+                &container[..container.len().min(12)]
+            ));
+        }
+        if let Some(status) = record.redis.status {
+            parts.push(format!("status {}", status.name()));
+        }
+        if let Some(deadline) = record.docker.as_ref().and_then(|d| d.deadline())
+            && record.container_state().is_some_and(|s| s.is_live())
+            && now > deadline
+        {
+            parts.push(format!(
+                "+{} over its timeout",
+                human_duration(now.since(deadline))
+            ));
+        }
+        let flags: Vec<&str> = self
+            .flags_of(id, now)
+            .iter()
+            .map(|f| f.kind().name())
+            .collect();
+        if !flags.is_empty() {
+            parts.push(flags.join(","));
+        }
+        parts.join(" · ")
+    }
+
+    /// The reason a forced failure is prefilled with.
+    fn reason_for(&self, targets: &[EvalId], now: Ts) -> String {
+        match targets {
+            [id] => match self.state.evals.get(id) {
+                Some(record) => prefilled_reason(record, &self.flags_of(id, now)),
+                None => "forced failed by an operator".to_string(),
+            },
+            _ => format!(
+                "forced failed by an operator ({} evaluations)",
+                targets.len()
+            ),
+        }
+    }
+
+    fn effect_for(&self, kind: ActionKind, id: &str, reason: &str, now: Ts) -> Option<Effect> {
+        let record = self.state.evals.get(id)?;
+        let target = Target::of(id, record);
+        Some(match kind {
+            ActionKind::Kill => Effect::Kill {
+                target,
+                signal: DEFAULT_KILL_SIGNAL.to_string(),
+            },
+            ActionKind::Remove => Effect::Remove { target },
+            ActionKind::CleanRunning => Effect::CleanRunning { target },
+            ActionKind::FetchLogs => Effect::FetchLogs {
+                target,
+                captured: record.captured_logs.as_deref().cloned(),
+            },
+            ActionKind::ForceFail => {
+                let flags = self.flags_of(id, now);
+                let recovered = match &self.screen {
+                    Screen::Logs(logs) if *logs.eval_id == *id => logs.fetched.as_ref(),
+                    _ => None,
+                };
+                Effect::force_fail(
+                    &ForceFailRequest {
+                        eval_id: id,
+                        record,
+                        reason,
+                        flags: &flags,
+                        operator: &self.operator,
+                        now,
+                        recovered,
+                    },
+                    DEFAULT_WAIT,
+                )
+            }
+        })
+    }
+
+    pub(super) fn dialog_key(&mut self, key: KeyEvent, now: Ts) -> Vec<Output> {
+        let Some(dialog) = self.dialog.as_mut() else {
+            return Vec::new();
+        };
+        if let DialogStage::Reason { text, cursor } = &mut dialog.stage {
+            match key.code {
+                KeyCode::Esc => self.cancel_dialog(now),
+                KeyCode::Enter if !text.trim().is_empty() => {
+                    let reason = text.trim().to_string();
+                    let targets = dialog.targets.clone();
+                    let effects: Vec<Effect> = targets
+                        .iter()
+                        .filter_map(|id| self.effect_for(ActionKind::ForceFail, id, &reason, now))
+                        .collect();
+                    if let Some(dialog) = self.dialog.as_mut() {
+                        dialog.lines.push(format!("reason: {reason}"));
+                        dialog.effects = effects;
+                        dialog.stage = DialogStage::Confirm;
+                    }
+                }
+                code => edit_text(text, cursor, code, key.modifiers),
+            }
+            return Vec::new();
+        }
+        match key.code {
+            KeyCode::Char('y') if key.modifiers.difference(KeyModifiers::SHIFT).is_empty() => {
+                if dialog.stage == DialogStage::Confirm && !dialog.warnings.is_empty() {
+                    dialog.stage = DialogStage::ConfirmAgain;
+                    return Vec::new();
+                }
+                let dialog = self.dialog.take().expect("checked above");
+                self.confirm(dialog, now)
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                self.cancel_dialog(now);
+                Vec::new()
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                vec![Output::Quit]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn cancel_dialog(&mut self, now: Ts) {
+        if let Some(dialog) = self.dialog.take() {
+            self.say(now, Tone::Info, format!("{} cancelled", dialog.kind.name()));
+        }
+    }
+
+    fn confirm(&mut self, dialog: Dialog, now: Ts) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        for effect in dialog.effects {
+            let key = (effect.kind(), effect.target().eval_id.clone());
+            if !self.in_flight.insert(key) {
+                continue;
+            }
+            let id = effect.target().eval_id.clone();
+            self.note(
+                &id,
+                now,
+                format!("{} requested by {}", effect.kind().name(), self.operator),
+            );
+            outputs.push(Output::Run(effect));
+        }
+        let text = format!("{}: {} started", dialog.kind.name(), outputs.len());
+        self.say(now, Tone::Info, text);
+        outputs
+    }
+
+    /// `l`: the logs view opens at once on what evaltop saw live, and the
+    /// re-fetch replaces it when it answers.
+    fn open_logs(&mut self, now: Ts) -> Vec<Output> {
+        let Some(id) = self.focused() else {
+            self.say(now, Tone::Info, "no evaluation selected".into());
+            return Vec::new();
+        };
+        let doc = self.live_document(&id);
+        let mut view = LogView::new();
+        view.replace_document(&doc);
+        self.screen = Screen::Logs(Box::new(LogsScreen {
+            eval_id: id.clone(),
+            doc,
+            view,
+            fetching: true,
+            fetched: None,
+        }));
+        let key = (ActionKind::FetchLogs, id.to_string());
+        if !self.in_flight.insert(key) {
+            return Vec::new();
+        }
+        self.effect_for(ActionKind::FetchLogs, &id, "", now)
+            .map(Output::Run)
+            .into_iter()
+            .collect()
+    }
+
+    pub(super) fn outcome(&mut self, outcome: Outcome, now: Ts) -> Vec<Output> {
+        let id = outcome.target.eval_id.clone();
+        self.in_flight.remove(&(outcome.kind, id.clone()));
+        let mut summary = format!("{} {id}: {}", outcome.kind.name(), outcome.summary);
+        if let Some(error) = &outcome.audit_error {
+            summary.push_str(&format!(" (audit failed: {error})"));
+        }
+        let tone = if outcome.ok && outcome.audit_error.is_none() {
+            Tone::Good
+        } else {
+            Tone::Bad
+        };
+        self.say(now, tone, summary);
+        self.note(
+            &id,
+            now,
+            format!("{}: {}", outcome.kind.name(), outcome.summary),
+        );
+        match outcome.detail {
+            OutcomeDetail::Logs {
+                origin,
+                logs,
+                complete,
+            } => {
+                if let Screen::Logs(screen) = &mut self.screen
+                    && *screen.eval_id == *id
+                {
+                    screen.fetching = false;
+                    // Nothing anywhere: keep what evaltop saw live.
+                    if origin != crate::actions::LogOrigin::Nothing || screen.doc.is_empty() {
+                        screen.doc = LogDocument::fetched(
+                            screen.eval_id.clone(),
+                            origin,
+                            &logs,
+                            complete,
+                            outcome.at,
+                        );
+                        screen.view.replace_document(&screen.doc);
+                        screen.fetched = Some(logs);
+                    }
+                }
+            }
+            OutcomeDetail::ForceFail {
+                offer_clean: true, ..
+            } if self.read_only.is_none() => {
+                self.offer_clean(&id, now);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// After an unconfirmed forced failure: offer to clean the Redis
+    /// running state directly, itself confirmed.
+    fn offer_clean(&mut self, id: &str, now: Ts) {
+        let Some(effect) = self.effect_for(ActionKind::CleanRunning, id, "", now) else {
+            return;
+        };
+        let names = &self.state_names();
+        self.dialog = Some(Dialog {
+            kind: ActionKind::CleanRunning,
+            title: "The storage worker did not confirm the forced failure".to_string(),
+            lines: vec![
+                format!("Clean the Redis running state of {id} directly?"),
+                format!(
+                    "DEL {}",
+                    crate::names::Names::key_for(&names.running_key, id)
+                ),
+                format!("SREM {} {id}", names.running_set),
+                "Both are then checked to be gone.".to_string(),
+            ],
+            warnings: Vec::new(),
+            stage: DialogStage::Confirm,
+            effects: vec![effect],
+            targets: vec![id.to_string()],
+        });
+    }
+
+    fn state_names(&self) -> crate::names::Names {
+        self.names.clone()
+    }
+}
+
+/// Line editing for a reason: characters, Backspace, Delete, arrows,
+/// Home/End, Ctrl-U to clear.
+fn edit_text(text: &mut String, cursor: &mut usize, code: KeyCode, modifiers: KeyModifiers) {
+    let byte = |text: &str, at: usize| text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
+    let len = text.chars().count();
+    match code {
+        KeyCode::Char('u') if modifiers.contains(KeyModifiers::CONTROL) => {
+            text.clear();
+            *cursor = 0;
+        }
+        KeyCode::Char(c) if !modifiers.contains(KeyModifiers::CONTROL) && !c.is_control() => {
+            text.insert(byte(text, *cursor), c);
+            *cursor += 1;
+        }
+        KeyCode::Backspace if *cursor > 0 => {
+            *cursor -= 1;
+            text.remove(byte(text, *cursor));
+        }
+        KeyCode::Delete if *cursor < len => {
+            text.remove(byte(text, *cursor));
+        }
+        KeyCode::Left => *cursor = cursor.saturating_sub(1),
+        KeyCode::Right => *cursor = (*cursor + 1).min(len),
+        KeyCode::Home => *cursor = 0,
+        KeyCode::End => *cursor = len,
+        _ => {}
+    }
+}

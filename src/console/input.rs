@@ -1,0 +1,368 @@
+//! Keys and the mouse: what each press does in the view in front. Text
+//! entry (the filter bar, the log search, a reason) takes the keys first;
+//! then the keymap decides.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::keymap::{Command, Context};
+use super::{Console, LogsScreen, Output, ReplayControl, Screen, Tone};
+use crate::model::Ts;
+use crate::ui;
+use crate::view::detail_view::DetailView;
+use crate::view::{Action, FilterEdit, QuickView, SortColumn};
+
+/// Rows the wheel moves.
+const WHEEL_ROWS: usize = 3;
+
+impl Console {
+    pub(super) fn key(&mut self, key: KeyEvent, now: Ts) -> Vec<Output> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if self.dialog.is_some() {
+            return self.dialog_key(key, now);
+        }
+        if self.table.filter_input().is_editing() {
+            self.filter_key(key);
+            return Vec::new();
+        }
+        if let Screen::Logs(logs) = &mut self.screen
+            && logs.view.prompt().is_some()
+        {
+            search_key(logs, key, self.size);
+            return Vec::new();
+        }
+        if self.sort_pending {
+            self.sort_pending = false;
+            if let KeyCode::Char(c) = key.code
+                && let Some(column) = sort_column(c)
+            {
+                self.table.sort_by(column);
+                return Vec::new();
+            }
+            self.say(now, Tone::Info, "sort cancelled".into());
+            return Vec::new();
+        }
+        let Some(command) = self.keymap.lookup(&self.contexts(), &key) else {
+            return Vec::new();
+        };
+        self.command(command, now)
+    }
+
+    /// The keymap contexts in force, most specific first.
+    fn contexts(&self) -> Vec<Context> {
+        let mut contexts = Vec::with_capacity(2);
+        if self.replay.is_some() {
+            contexts.push(Context::Replay);
+        }
+        contexts.push(match (&self.screen, self.help) {
+            (_, Some(_)) => Context::Global,
+            (Screen::Table, _) => Context::Table,
+            (Screen::Detail(_), _) => Context::Detail,
+            (Screen::Logs(_), _) => Context::Logs,
+        });
+        contexts
+    }
+
+    fn command(&mut self, command: Command, now: Ts) -> Vec<Output> {
+        if let Some(scroll) = self.help.as_mut() {
+            match command {
+                Command::Quit => return vec![Output::Quit],
+                Command::Down => *scroll = scroll.saturating_add(1),
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::PageDown => *scroll = scroll.saturating_add(10),
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::Help | Command::Back => self.help = None,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match command {
+            Command::Quit => return vec![Output::Quit],
+            Command::Help => self.help = Some(0),
+            Command::ReleaseMouse => {
+                self.mouse_captured = !self.mouse_captured;
+                let text = if self.mouse_captured {
+                    "mouse captured: click selects, the wheel scrolls"
+                } else {
+                    "mouse released: select text with the mouse; m captures it again"
+                };
+                self.say(now, Tone::Info, text.into());
+                return vec![Output::SetMouseCapture(self.mouse_captured)];
+            }
+            Command::PauseResume => return vec![Output::Replay(ReplayControl::PauseResume)],
+            Command::Faster => return vec![Output::Replay(ReplayControl::Faster)],
+            Command::Slower => return vec![Output::Replay(ReplayControl::Slower)],
+            Command::SeekStart => return vec![Output::Replay(ReplayControl::SeekStart)],
+            Command::SeekEnd => return vec![Output::Replay(ReplayControl::SeekEnd)],
+            Command::Kill | Command::Remove | Command::ForceFail | Command::Logs => {
+                return self.start_action(command, now);
+            }
+            _ => {}
+        }
+        match &mut self.screen {
+            Screen::Table => self.table_command(command, now),
+            Screen::Detail(_) => self.detail_command(command, now),
+            Screen::Logs(_) => return self.logs_command(command).into_iter().collect(),
+        }
+        Vec::new()
+    }
+
+    fn table_command(&mut self, command: Command, now: Ts) {
+        let page = self.page();
+        match command {
+            Command::Up => self.table.apply(Action::Up, page),
+            Command::Down => self.table.apply(Action::Down, page),
+            Command::PageUp => self.table.apply(Action::PageUp, page),
+            Command::PageDown => self.table.apply(Action::PageDown, page),
+            Command::Top => self.table.apply(Action::Top, page),
+            Command::Bottom => self.table.apply(Action::Bottom, page),
+            Command::Open => {
+                if let Some(id) = self.table.selected().cloned() {
+                    self.screen = Screen::Detail(DetailView::new(id));
+                }
+            }
+            Command::Back => {
+                if !self.marks.is_empty() {
+                    let n = self.marks.len();
+                    self.marks.clear();
+                    self.say(now, Tone::Info, format!("{n} marks cleared"));
+                } else if self.table.filter().is_some() {
+                    self.table.clear_filter();
+                }
+            }
+            Command::Filter => self.table.open_filter(),
+            Command::QuickView(n) => {
+                let view = QuickView::from_digit(char::from(b'0' + n))
+                    .or((n == 0).then_some(QuickView::All));
+                if let Some(view) = view {
+                    self.table.set_quick_view(view);
+                }
+            }
+            Command::Sort => {
+                self.sort_pending = true;
+                self.say(
+                    now,
+                    Tone::Info,
+                    "sort by: i id · s status · c container · e executor · a age · r runtime · x exit · f flags · d default".into(),
+                );
+            }
+            Command::ToggleEvents => self.show_events = !self.show_events,
+            Command::EventsUp => {
+                let page = self.events_page();
+                self.events.scroll_up(page);
+            }
+            Command::EventsDown => {
+                let page = self.events_page();
+                self.events.scroll_down(page);
+            }
+            Command::Mark => self.toggle_mark(),
+            Command::MarkAllShown => {
+                let rows = self.table.rows().iter().map(|row| row.id.clone());
+                self.marks.extend(rows);
+                let n = self.marks.len();
+                self.say(now, Tone::Info, format!("{n} marked"));
+            }
+            _ => {}
+        }
+    }
+
+    fn toggle_mark(&mut self) {
+        if let Some(id) = self.table.selected().cloned() {
+            if !self.marks.remove(&id) {
+                self.marks.insert(id);
+            }
+            let page = self.page();
+            self.table.apply(Action::Down, page);
+        }
+    }
+
+    fn detail_command(&mut self, command: Command, _now: Ts) {
+        let max = self.detail_max_scroll();
+        let Screen::Detail(detail) = &mut self.screen else {
+            return;
+        };
+        match command {
+            Command::Back => self.screen = Screen::Table,
+            Command::Up => detail.scroll(-1, max),
+            Command::Down => detail.scroll(1, max),
+            Command::PageUp => detail.scroll(-10, max),
+            Command::PageDown => detail.scroll(10, max),
+            Command::Top => detail.top(),
+            Command::Bottom => detail.bottom(max),
+            _ => {}
+        }
+    }
+
+    fn logs_command(&mut self, command: Command) -> Option<Output> {
+        let vp = ui::logs::viewport(self.body_area());
+        let Screen::Logs(logs) = &mut self.screen else {
+            return None;
+        };
+        let (doc, view) = (&logs.doc, &mut logs.view);
+        match command {
+            Command::Back => self.screen = Screen::Table,
+            Command::Up => view.scroll(doc, -1, vp),
+            Command::Down => view.scroll(doc, 1, vp),
+            Command::PageUp => view.page(doc, -1, vp),
+            Command::PageDown => view.page(doc, 1, vp),
+            Command::Top => view.top(doc),
+            Command::Bottom => view.bottom(doc, vp),
+            Command::ToggleFollow => view.toggle_follow(doc, vp),
+            Command::ToggleWrap => view.toggle_wrap(),
+            Command::ToggleTimestamps => view.toggle_timestamps(),
+            Command::Search => view.start_search(),
+            Command::NextMatch => view.next_match(doc, vp),
+            Command::PrevMatch => view.prev_match(doc, vp),
+            Command::Save => return Some(Output::SaveLogs(String::new())),
+            _ => {}
+        }
+        None
+    }
+
+    fn filter_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let edit = match key.code {
+            KeyCode::Enter => {
+                self.table.commit_filter();
+                return;
+            }
+            KeyCode::Esc => {
+                self.table.cancel_filter();
+                return;
+            }
+            KeyCode::Char('w') if ctrl => FilterEdit::DeleteWord,
+            KeyCode::Char('u') if ctrl => FilterEdit::Clear,
+            KeyCode::Char(c) if !ctrl => FilterEdit::Insert(c),
+            KeyCode::Backspace => FilterEdit::Backspace,
+            KeyCode::Delete => FilterEdit::Delete,
+            KeyCode::Left => FilterEdit::Left,
+            KeyCode::Right => FilterEdit::Right,
+            KeyCode::Home => FilterEdit::Home,
+            KeyCode::End => FilterEdit::End,
+            _ => return,
+        };
+        self.table.edit_filter(edit);
+    }
+
+    pub(super) fn mouse(&mut self, mouse: MouseEvent) -> Vec<Output> {
+        if !self.mouse_captured || self.dialog.is_some() || self.help.is_some() {
+            return Vec::new();
+        }
+        let page = self.page();
+        match (&mut self.screen, mouse.kind) {
+            (Screen::Table, MouseEventKind::ScrollDown) => {
+                for _ in 0..WHEEL_ROWS {
+                    self.table.apply(Action::Down, page);
+                }
+            }
+            (Screen::Table, MouseEventKind::ScrollUp) => {
+                for _ in 0..WHEEL_ROWS {
+                    self.table.apply(Action::Up, page);
+                }
+            }
+            (Screen::Table, MouseEventKind::Down(_)) => {
+                let panes = self.panes();
+                if let Some(index) = ui::row_at(self.size, &self.table, &panes, mouse.row) {
+                    let id = self.table.rows()[index].id.clone();
+                    self.table.select(&id, page);
+                }
+            }
+            (Screen::Logs(_), MouseEventKind::ScrollDown) => {
+                self.logs_scroll(WHEEL_ROWS as i32);
+            }
+            (Screen::Logs(_), MouseEventKind::ScrollUp) => {
+                self.logs_scroll(-(WHEEL_ROWS as i32));
+            }
+            (Screen::Detail(_), MouseEventKind::ScrollDown) => {
+                self.detail_command(Command::Down, Ts(0))
+            }
+            (Screen::Detail(_), MouseEventKind::ScrollUp) => {
+                self.detail_command(Command::Up, Ts(0))
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn logs_scroll(&mut self, delta: i32) {
+        let vp = ui::logs::viewport(self.body_area());
+        if let Screen::Logs(logs) = &mut self.screen {
+            logs.view.scroll(&logs.doc, delta, vp);
+        }
+    }
+
+    /// The panes around the table, as drawn.
+    pub fn panes(&self) -> ui::FindPanes<'_> {
+        ui::FindPanes {
+            events: self.show_events.then_some(&self.events),
+            marks: (!self.marks.is_empty()).then_some(&self.marks),
+        }
+    }
+
+    /// Rows in a page of the table.
+    pub fn page(&self) -> usize {
+        ui::page_size_with(self.size, &self.table, &self.panes()).max(1)
+    }
+
+    fn events_page(&self) -> usize {
+        ui::events_page_size(self.size, &self.table, &self.panes())
+    }
+
+    /// Where a full-screen view (detail, logs) is drawn: all but the
+    /// status line.
+    pub fn body_area(&self) -> ratatui::layout::Rect {
+        let mut area = self.size;
+        area.height = area.height.saturating_sub(1);
+        area
+    }
+
+    fn detail_max_scroll(&self) -> u16 {
+        let Screen::Detail(detail) = &self.screen else {
+            return 0;
+        };
+        let Some(record) = self.state.evals.get(&detail.eval_id) else {
+            return 0;
+        };
+        let flags = self.flags_of(
+            &detail.eval_id,
+            self.table.refreshed_at().unwrap_or_default(),
+        );
+        ui::detail::max_scroll(
+            self.body_area(),
+            record,
+            &flags,
+            self.table.refreshed_at().unwrap_or_default(),
+        )
+    }
+}
+
+fn search_key(logs: &mut LogsScreen, key: KeyEvent, size: ratatui::layout::Rect) {
+    let mut area = size;
+    area.height = area.height.saturating_sub(1);
+    let vp = ui::logs::viewport(area);
+    match key.code {
+        KeyCode::Enter => logs.view.commit_prompt(&logs.doc, vp),
+        KeyCode::Esc => logs.view.cancel_prompt(),
+        KeyCode::Backspace => logs.view.prompt_pop(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            logs.view.prompt_push(c)
+        }
+        _ => {}
+    }
+}
+
+fn sort_column(key: char) -> Option<SortColumn> {
+    Some(match key {
+        'i' => SortColumn::Id,
+        's' => SortColumn::Status,
+        'c' => SortColumn::Container,
+        'e' => SortColumn::Executor,
+        'a' => SortColumn::Age,
+        'r' => SortColumn::Runtime,
+        'x' => SortColumn::Exit,
+        'f' => SortColumn::Flags,
+        'd' => SortColumn::Default,
+        _ => return None,
+    })
+}
