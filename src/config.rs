@@ -27,26 +27,6 @@ pub const COLUMNS: [&str; 8] = [
     "flags",
 ];
 
-/// Colour names accepted for `[colors]`.
-const COLORS: [&str; 16] = [
-    "black",
-    "red",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "cyan",
-    "gray",
-    "darkgray",
-    "lightred",
-    "lightgreen",
-    "lightyellow",
-    "lightblue",
-    "lightmagenta",
-    "lightcyan",
-    "white",
-];
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
@@ -233,14 +213,13 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
             ));
         }
         let value = color.get_ref().to_ascii_lowercase();
-        if !COLORS.contains(&value.as_str()) && !is_hex_color(&value) {
+        if value.parse::<ratatui::style::Color>().is_err() {
             return Err(at(
                 color.span(),
                 format!(
-                    "`colors.{}`: unknown colour {:?}; expected a name ({}) or #rrggbb",
+                    "`colors.{}`: unknown colour {:?}; expected a name (red, lightred, darkgray, ...), #rrggbb or a 256-colour index",
                     name.get_ref(),
                     color.get_ref(),
-                    COLORS.join(", ")
                 ),
             ));
         }
@@ -289,10 +268,6 @@ fn command_names() -> String {
         .map(|c| c.name())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn is_hex_color(text: &str) -> bool {
-    text.len() == 7 && text.starts_with('#') && text[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

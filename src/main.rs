@@ -32,9 +32,13 @@ async fn async_main(cli: Cli, config: Config) -> Result<ExitCode> {
                 (cli.read_only || config.read_only).then(|| "started with --read-only".to_string());
             let runner = EffectRunner::new(effect_config(&cli, &config, read_only.is_some()))
                 .wrap_err("cannot set up the actions")?;
-            let console = Console::new(state, config.keymap.clone(), operator())
+            evaltop::ui::theme::set_palette(&config.colors);
+            let mut console = Console::new(state, config.keymap.clone(), operator())
                 .with_names(config.names.clone())
                 .with_read_only(read_only);
+            if config.columns.len() < evaltop::config::COLUMNS.len() {
+                console.columns = Some(config.columns.clone());
+            }
             app::tui::run(LiveFeed { sources }, console, Some(runner)).await?;
             Ok(ExitCode::SUCCESS)
         }

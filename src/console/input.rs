@@ -297,6 +297,7 @@ impl Console {
         ui::FindPanes {
             events: self.show_events.then_some(&self.events),
             marks: (!self.marks.is_empty()).then_some(&self.marks),
+            columns: self.columns.as_deref(),
         }
     }
 

@@ -122,6 +122,8 @@ pub struct Console {
     /// Why actions are off, when they are (`--read-only`, replay).
     pub read_only: Option<String>,
     pub operator: String,
+    /// The table's columns from the config; `None`: all.
+    pub columns: Option<Vec<String>>,
     /// The platform's names, for what dialogs say they will touch.
     pub names: crate::names::Names,
     pub mouse_captured: bool,
@@ -150,6 +152,7 @@ impl Console {
             read_only: None,
             operator,
             names: crate::names::Names::default(),
+            columns: None,
             mouse_captured: true,
             replay: None,
             size: Rect::new(0, 0, 80, 24),

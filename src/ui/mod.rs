@@ -73,7 +73,7 @@ pub fn draw(frame: &mut Frame, state: &State, table: &TableView, now: Ts) {
     let areas = split(frame.area());
     let buf = frame.buffer_mut();
     header::render(state, table.counts(), now, areas.header, buf);
-    table::render(state, table, None, now, areas.table, buf);
+    table::render(state, table, &FindPanes::default(), now, areas.table, buf);
     footer::render(table, areas.footer, buf);
 }
 
@@ -90,6 +90,8 @@ pub struct FindPanes<'a> {
     pub events: Option<&'a crate::view::EventLog>,
     /// Rows marked for an action, shown with a bullet.
     pub marks: Option<&'a std::collections::BTreeSet<crate::model::EvalId>>,
+    /// The columns to show (the config's `columns`); `None`: all.
+    pub columns: Option<&'a [String]>,
 }
 
 /// The index (in `table.rows()`) of the row drawn at screen line `y`, if
@@ -206,7 +208,7 @@ pub fn draw_with(
     header::render(state, table.counts(), now, areas.header, buf);
     header::render_tabs(table, areas.tabs, buf);
     filter_bar::render(table, areas.filter, buf);
-    table::render(state, table, panes.marks, now, areas.table, buf);
+    table::render(state, table, panes, now, areas.table, buf);
     if let Some(log) = panes.events {
         events::render(log, table.selected().map(|id| &**id), areas.events, buf);
     }

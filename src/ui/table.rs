@@ -4,8 +4,6 @@
 //! evaluations as with 50; columns are dropped on narrow terminals in a
 //! fixed order of importance.
 
-use std::collections::BTreeSet;
-
 use std::borrow::Cow;
 
 use ratatui::buffer::Buffer;
@@ -15,7 +13,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
 
 use super::{safe, theme};
-use crate::model::{EvalId, EvalRecord, Flag, State, Status, Ts, human_duration};
+use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
 use crate::view::{Row, SortColumn, TableView, shown_status};
 
 const DASH: &str = "—";
@@ -112,7 +110,7 @@ pub(super) fn body_height(area: Rect) -> u16 {
 pub(super) fn render(
     state: &State,
     view: &TableView,
-    marks: Option<&BTreeSet<EvalId>>,
+    panes: &super::FindPanes<'_>,
     now: Ts,
     area: Rect,
     buf: &mut Buffer,
@@ -129,7 +127,7 @@ pub(super) fn render(
         .map(|row| {
             let record = state.evals.get(&row.id);
             let mut cells = Column::ALL.map(|column| text(column, row, record, now));
-            if marks.is_some_and(|marks| marks.contains(&row.id)) {
+            if panes.marks.is_some_and(|marks| marks.contains(&row.id)) {
                 // Marked for an action: a visible bullet before the id.
                 cells[0].0 = Cow::Owned(format!("{MARK}{}", cells[0].0));
             }
@@ -157,7 +155,11 @@ pub(super) fn render(
     let sorted = Column::ALL
         .into_iter()
         .find(|c| sort.arrow().is_some() && c.sort_column() == sort.column);
-    let columns = fit(area.width, &mut widths, sorted);
+    let mut columns = fit(area.width, &mut widths, sorted);
+    if let Some(shown) = panes.columns {
+        // The config's choice; the id always stays, it names the row.
+        columns.retain(|c| *c == Column::Id || shown.iter().any(|name| name == c.title()));
+    }
     let constraints = columns.iter().map(|&c| match c {
         Column::Flags => Constraint::Fill(1),
         c => Constraint::Length(widths[c as usize]),

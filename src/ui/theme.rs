@@ -3,20 +3,61 @@
 //! background, and the selection is shown by reversing rather than by a
 //! background colour that would hide the severity.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::Severity;
 
-pub const ALARM: Color = Color::Red;
-pub const WARNING: Color = Color::Yellow;
-pub const INFO: Color = Color::Cyan;
-pub const GOOD: Color = Color::Green;
+/// The colours of meaning; the config file's `[colors]` may change them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Palette {
+    pub alarm: Color,
+    pub warning: Color,
+    pub info: Color,
+    pub good: Color,
+}
+
+pub const DEFAULT_PALETTE: Palette = Palette {
+    alarm: Color::Red,
+    warning: Color::Yellow,
+    info: Color::Cyan,
+    good: Color::Green,
+};
+
+/// Set once at startup, before the first frame; read by every draw.
+static PALETTE: OnceLock<Palette> = OnceLock::new();
+
+/// Installs the colours named in the config (names already checked by the
+/// config's parser). Only the first call counts.
+pub fn set_palette(colors: &BTreeMap<String, String>) {
+    let pick = |name: &str, default: Color| {
+        colors
+            .get(name)
+            .and_then(|value| value.parse::<Color>().ok())
+            .unwrap_or(default)
+    };
+    let palette = Palette {
+        alarm: pick("alarm", DEFAULT_PALETTE.alarm),
+        warning: pick("warning", DEFAULT_PALETTE.warning),
+        info: pick("info", DEFAULT_PALETTE.info),
+        good: pick("good", DEFAULT_PALETTE.good),
+    };
+    // A second call (tests) keeps the first palette.
+    let _ = PALETTE.set(palette);
+}
+
+pub fn palette() -> Palette {
+    PALETTE.get().copied().unwrap_or(DEFAULT_PALETTE)
+}
 
 pub fn severity_color(severity: Severity) -> Color {
+    let palette = palette();
     match severity {
-        Severity::Alarm => ALARM,
-        Severity::Warning => WARNING,
-        Severity::Info => INFO,
+        Severity::Alarm => palette.alarm,
+        Severity::Warning => palette.warning,
+        Severity::Info => palette.info,
     }
 }
 
@@ -46,13 +87,15 @@ pub fn dim() -> Style {
 
 /// Something an operator should look at now.
 pub fn alarm() -> Style {
-    Style::new().fg(ALARM).add_modifier(Modifier::BOLD)
+    Style::new()
+        .fg(palette().alarm)
+        .add_modifier(Modifier::BOLD)
 }
 
 pub fn warning() -> Style {
-    Style::new().fg(WARNING)
+    Style::new().fg(palette().warning)
 }
 
 pub fn good() -> Style {
-    Style::new().fg(GOOD)
+    Style::new().fg(palette().good)
 }
