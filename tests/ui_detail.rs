@@ -1,0 +1,200 @@
+//! The detail view as drawn: the lost-completion scenario rendered into
+//! ratatui's TestBackend, both sources side by side, the flag explained,
+//! phases and timeline, checked cell by cell where style carries meaning.
+
+mod common;
+
+use std::sync::Arc;
+
+use evaltop::model::{EvalRecord, Flag, FlagKind, Observation, Status, StatusMessage};
+use evaltop::ui::detail::{draw_detail, max_scroll};
+use evaltop::view::detail_view::{DetailView, phases, timeline};
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+
+use common::{
+    ID, NOW, detail, find, flags, line, lost_completion, record, status, terminal, text, tm,
+};
+
+#[test]
+fn the_scenario_is_a_lost_completion() {
+    let state = lost_completion();
+    let kinds: Vec<FlagKind> = flags(&state).iter().map(Flag::kind).collect();
+    assert_eq!(kinds, vec![FlagKind::LostCompletion]);
+}
+
+#[test]
+fn detail_shows_both_sides_the_flag_explained_and_the_phases() {
+    let state = lost_completion();
+    let view = DetailView::new(Arc::from(ID));
+    let buf = detail(&state, &view, 110, 80);
+    let screen = text(&buf);
+    for needle in [
+        ID,
+        "lost-completion (alarm)",
+        "container exited 1 at 00:55:16.182, 58s ago",
+        "no evaluation:completed or evaluation:failed seen",
+        "still in running_evaluations",
+        "eval:{id}:running still set, ttl 1m01s",
+        "logs captured at death: 123 bytes",
+        "Force it failed (F)",
+        "Redis says",
+        "Docker says",
+        "queued → running   +529ms",
+        "running → died     +682ms",
+        "died → completion  none after 58s",
+        "exit code        1 (inspect)",
+        "label created_at 2025-07-06T00:55:15.400000+00:00",
+        "running set    member",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
+    // Both sides on the same line: Redis left, Docker right.
+    let (x_redis, y_redis) = find(&buf, "Redis says");
+    let (x_docker, y_docker) = find(&buf, "Docker says");
+    assert_eq!(y_redis, y_docker);
+    assert!(x_redis < x_docker);
+    // The flag is drawn in its severity's colour.
+    let (x, y) = find(&buf, "lost-completion (alarm)");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    // The timeline, in order, with the time since the previous milestone.
+    let die = find(&buf, "container die, exit 1").1;
+    let running = find(&buf, "status running").1;
+    assert!(running < die);
+    assert!(line(&buf, die).contains("+653ms"), "{}", line(&buf, die));
+    assert!(
+        line(&buf, running).contains("+29ms"),
+        "{}",
+        line(&buf, running)
+    );
+    // Kill does not apply to an exited container: dim; the rest do.
+    let keys = buf.area.height - 1;
+    let key_style = |key: &str| {
+        let x = line(&buf, keys).find(key).expect("key shown") as u16;
+        buf[(x, keys)].modifier
+    };
+    assert!(key_style("K kill").contains(Modifier::DIM));
+    for key in ["D remove", "l logs", "F force failed"] {
+        assert!(!key_style(key).contains(Modifier::DIM), "{key}");
+        assert!(key_style(key).contains(Modifier::BOLD), "{key}");
+    }
+    insta::assert_snapshot!("detail_lost_completion_110x80", screen);
+}
+
+#[test]
+fn detail_phases_and_timeline_as_data() {
+    let state = lost_completion();
+    let record = record(&state);
+    let [wait, run, report] = phases(record);
+    assert_eq!((wait.from, wait.to), (Some(tm(0)), Some(tm(529))));
+    assert_eq!((run.from, run.to), (Some(tm(500)), Some(tm(1_182))));
+    assert_eq!((report.from, report.to), (Some(tm(1_182)), None));
+    let rows = timeline(record);
+    assert!(rows.windows(2).all(|w| w[0].at <= w[1].at));
+    let milestones: Vec<(String, i64)> = rows
+        .iter()
+        .filter_map(|r| r.since_previous_ms.map(|ms| (r.what.clone(), ms)))
+        .collect();
+    assert_eq!(
+        milestones,
+        vec![
+            ("status queued".to_string(), 5),
+            ("container create".to_string(), 395),
+            ("container start".to_string(), 100),
+            ("status running".to_string(), 29),
+            ("container die, exit 1".to_string(), 653),
+        ]
+    );
+}
+
+#[test]
+fn detail_stacks_on_narrow_terminals_and_scrolls_within_bounds() {
+    let state = lost_completion();
+    let mut view = DetailView::new(Arc::from(ID));
+    let buf = detail(&state, &view, 60, 200);
+    let (_, y_redis) = find(&buf, "Redis says");
+    let (_, y_docker) = find(&buf, "Docker says");
+    assert!(y_redis < y_docker, "stacked:\n{}", text(&buf));
+
+    let area = Rect::new(0, 0, 80, 24);
+    let flags = flags(&state);
+    let max = max_scroll(area, record(&state), &flags, NOW);
+    assert!(max > 0);
+    view.scroll(1000, max);
+    assert_eq!(view.offset(), max);
+    let buf = detail(&state, &view, 80, 24);
+    // Scrolled to the end, the last timeline entry sits just above the keys.
+    assert!(
+        line(&buf, 22).contains("logs captured, 123 bytes"),
+        "{}",
+        text(&buf)
+    );
+    assert!(line(&buf, 0).contains(ID), "title stays:\n{}", text(&buf));
+    view.scroll(-1000, max);
+    assert_eq!(view.offset(), 0);
+    insta::assert_snapshot!(
+        "detail_lost_completion_80x24",
+        text(&detail(&state, &view, 80, 24))
+    );
+}
+
+#[test]
+fn detail_of_a_healthy_and_of_an_unknown_evaluation() {
+    let mut state = lost_completion();
+    state.apply(
+        Observation::RedisStatus {
+            channel_status: Status::Failed,
+            message: StatusMessage {
+                eval_id: ID.to_string(),
+                status: Some(Status::Failed),
+                exit_code: Some(1),
+                output_len: Some(13),
+                error_len: Some(60),
+                error_excerpt: Some("ZeroDivisionError: division by zero".to_string()),
+                ..StatusMessage::default()
+            },
+        },
+        tm(50_000),
+    );
+    let view = DetailView::new(Arc::from(ID));
+    let screen = text(&detail(&state, &view, 110, 80));
+    assert!(screen.contains("died → completion  +48.8s"), "{screen}");
+    assert!(screen.contains("ZeroDivisionError"), "{screen}");
+
+    let empty = EvalRecord::new(NOW);
+    let mut terminal = terminal(80, 24);
+    terminal
+        .draw(|frame| {
+            let area = frame.area();
+            draw_detail(frame, area, "x\u{1b}[2Jy", &empty, &[], &view, NOW)
+        })
+        .expect("draw");
+    let screen = text(terminal.backend().buffer());
+    assert!(screen.contains("none: nothing looks wrong"), "{screen}");
+    assert!(screen.contains("none seen"), "{screen}");
+    // The id is untrusted: its escape sequence is removed, not half-drawn.
+    assert!(screen.starts_with("xy · no status"), "{screen}");
+    assert!(!screen.contains("[2J"), "{screen}");
+}
+
+#[test]
+fn detail_says_when_the_timeline_dropped_entries() {
+    let mut state = lost_completion();
+    // A chatty duplicate: each is noted, ignored, and the timeline is bounded.
+    for i in 0..60 {
+        state.apply(status(Status::Queued), tm(2_000 + i));
+    }
+    let dropped = record(&state).timeline.dropped;
+    assert!(dropped > 0);
+    let view = DetailView::new(Arc::from(ID));
+    let buf = detail(&state, &view, 110, 120);
+    let (x, y) = find(
+        &buf,
+        &format!("({dropped} entries dropped from the middle)"),
+    );
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    // Ignored statuses are dimmed, and are not milestones.
+    let (x, y) = find(&buf, "status queued (ignored: late or duplicate)");
+    assert!(buf[(x, y)].modifier.contains(Modifier::DIM));
+    assert!(!line(&buf, y).contains("+"), "{}", line(&buf, y));
+}
