@@ -272,8 +272,12 @@ impl State {
     }
 
     fn apply_log(&mut self, message: LogMessage, now: Ts) {
-        self.live_logs
-            .push(&message.eval_id, now, &message.content, message.is_heartbeat);
+        self.live_logs.push(
+            &message.eval_id,
+            now,
+            &message.content,
+            message.is_heartbeat,
+        );
         let record = self.record_mut(&message.eval_id, now);
         let redis = &mut record.redis;
         fill(&mut redis.executor_id, &message.executor_id);
