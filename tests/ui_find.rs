@@ -398,7 +398,10 @@ fn the_sorted_column_carries_an_arrow() {
 fn the_events_pane_tails_observations_newest_at_the_bottom() {
     let (state, mut log) = scenario();
     let view = refreshed(&state);
-    let panes = FindPanes { events: Some(&log) };
+    let panes = FindPanes {
+        events: Some(&log),
+        ..FindPanes::default()
+    };
     let buf = render(&state, &view, &panes, 100, 30);
     let screen = text(&buf);
     let (_, title) = find(&buf, "─ events 22 kept · following ─");
@@ -433,7 +436,10 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     );
 
     log.scroll_up(2);
-    let panes = FindPanes { events: Some(&log) };
+    let panes = FindPanes {
+        events: Some(&log),
+        ..FindPanes::default()
+    };
     let buf = render(&state, &view, &panes, 100, 30);
     find(&buf, "scrolled back 2 of 22");
     assert!(
@@ -443,7 +449,16 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     );
 
     // Narrow: seconds, and the tail of the id.
-    let buf = render(&state, &view, &FindPanes { events: Some(&log) }, 60, 30);
+    let buf = render(
+        &state,
+        &view,
+        &FindPanes {
+            events: Some(&log),
+            ..FindPanes::default()
+        },
+        60,
+        30,
+    );
     assert!(
         line(&buf, footer - 1).starts_with("00:56:13 docker …610_0000eeee docker destroy"),
         "{}",
@@ -456,6 +471,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
         &view,
         &FindPanes {
             events: Some(&empty),
+            ..FindPanes::default()
         },
         80,
         24,
@@ -473,7 +489,10 @@ fn no_size_panics_and_small_screens_say_so() {
     view.sort_by(SortColumn::Age);
     type_text(&mut view, "!status:completed");
     view.refresh(&state, NOW);
-    let panes = FindPanes { events: Some(&log) };
+    let panes = FindPanes {
+        events: Some(&log),
+        ..FindPanes::default()
+    };
     let message = "terminal too small";
     for w in 1..=250u16 {
         for h in 1..=80u16 {
@@ -517,7 +536,16 @@ fn snapshot_80x24_filtered_sorted_with_events() {
     view.set_filter(filter("!status:completed"));
     view.sort_by(SortColumn::Age);
     view.refresh(&state, NOW);
-    let buf = render(&state, &view, &FindPanes { events: Some(&log) }, 80, 24);
+    let buf = render(
+        &state,
+        &view,
+        &FindPanes {
+            events: Some(&log),
+            ..FindPanes::default()
+        },
+        80,
+        24,
+    );
     insta::assert_snapshot!(text(&buf));
 }
 
@@ -527,7 +555,16 @@ fn snapshot_40x10_typing_with_events() {
     let mut view = refreshed(&state);
     type_text(&mut view, "exit:1");
     view.refresh(&state, NOW);
-    let buf = render(&state, &view, &FindPanes { events: Some(&log) }, 40, 10);
+    let buf = render(
+        &state,
+        &view,
+        &FindPanes {
+            events: Some(&log),
+            ..FindPanes::default()
+        },
+        40,
+        10,
+    );
     insta::assert_snapshot!(text(&buf));
 }
 
