@@ -281,3 +281,6 @@ impl Console {
         LogDocument::from_chunks(eval_id.clone(), chunks, dropped)
     }
 }
+
+#[cfg(test)]
+mod tests;

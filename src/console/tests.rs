@@ -1,0 +1,427 @@
+//! The console's update, driven by keys: dialogs that only `y` confirms,
+//! refusals, read-only, marks and the filter's hidden count, in-flight
+//! coalescing, and outcomes back into the status line and the timeline.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::keymap::Keymap;
+use super::*;
+use crate::actions::{ActionKind, Effect, Outcome, OutcomeDetail, Target};
+use crate::model::{
+    ContainerFacts, ContainerState, Observation, Source, State, Status, StatusMessage, Ts,
+};
+
+const T0: i64 = 1_751_763_315_000;
+
+fn t(secs: i64) -> Ts {
+    Ts(T0 + secs * 1000)
+}
+
+fn container(id: &str, n: u8, state: ContainerState) -> ContainerFacts {
+    ContainerFacts {
+        container_id: format!("{n:02x}{}", "0".repeat(62)),
+        eval_id: id.to_string(),
+        state: Some(state),
+        executor: Some("executor-2".to_string()),
+        created_at: Some(t(0)),
+        timeout_secs: Some(30),
+        exit_code: (state == ContainerState::Exited).then_some(1),
+        finished_at: (state == ContainerState::Exited).then_some(t(1)),
+        inspected: true,
+        ..ContainerFacts::default()
+    }
+}
+
+/// Three evaluations: one running, one lost (exited, held running), one
+/// already failed with its container removed.
+fn console() -> Console {
+    let mut state = State::default();
+    for source in [Source::Docker, Source::Redis] {
+        state.apply(
+            Observation::SourceUp {
+                source,
+                detail: String::new(),
+            },
+            t(0),
+        );
+    }
+    state.apply(
+        Observation::DockerList {
+            containers: vec![
+                container("eval_running", 1, ContainerState::Running),
+                container("eval_lost", 2, ContainerState::Exited),
+                container("eval_failed", 3, ContainerState::Exited),
+            ],
+            requested_at: t(0),
+        },
+        t(0),
+    );
+    state.apply(
+        Observation::RedisKeys(crate::model::RedisSnapshot {
+            running_set: vec!["eval_running".into(), "eval_lost".into()],
+            ..Default::default()
+        }),
+        t(0),
+    );
+    for (id, status) in [
+        ("eval_running", Status::Running),
+        ("eval_lost", Status::Running),
+        ("eval_failed", Status::Failed),
+    ] {
+        state.apply(
+            Observation::RedisStatus {
+                channel_status: status,
+                message: StatusMessage {
+                    eval_id: id.to_string(),
+                    error_len: Some(5),
+                    ..StatusMessage::default()
+                },
+            },
+            t(1),
+        );
+    }
+    let mut console = Console::new(state, Keymap::default(), "oncall@host".to_string());
+    console.size = Rect::new(0, 0, 120, 40);
+    console.refresh_if_needed(t(60));
+    console
+}
+
+fn press(console: &mut Console, code: KeyCode) -> Vec<Output> {
+    let modifiers = match code {
+        KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+        _ => KeyModifiers::NONE,
+    };
+    let outputs = console.update(Input::Key(KeyEvent::new(code, modifiers)), t(60));
+    console.refresh_if_needed(t(60));
+    outputs
+}
+
+fn type_text(console: &mut Console, text: &str) {
+    for c in text.chars() {
+        press(console, KeyCode::Char(c));
+    }
+}
+
+fn select(console: &mut Console, id: &str) {
+    let page = console.page();
+    assert!(console.table.select(id, page), "{id} is in the table");
+}
+
+fn runs(outputs: &[Output]) -> Vec<(ActionKind, String)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Run(effect) => Some((effect.kind(), effect.target().eval_id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn enter_never_confirms_a_kill_and_y_does() {
+    let mut console = console();
+    select(&mut console, "eval_running");
+    assert!(press(&mut console, KeyCode::Char('K')).is_empty());
+    let dialog = console.dialog.as_ref().expect("a dialog asks first");
+    assert!(dialog.title.contains("SIGKILL"), "{}", dialog.title);
+    assert!(
+        dialog.lines[0].contains("eval_running"),
+        "{:?}",
+        dialog.lines
+    );
+    assert!(dialog.lines[0].contains("executor-2"), "{:?}", dialog.lines);
+    assert!(dialog.lines[0].contains("running"), "{:?}", dialog.lines);
+    assert!(press(&mut console, KeyCode::Enter).is_empty());
+    assert!(console.dialog.is_some(), "Enter alone does not confirm");
+    let outputs = press(&mut console, KeyCode::Char('y'));
+    assert_eq!(
+        runs(&outputs),
+        [(ActionKind::Kill, "eval_running".to_string())]
+    );
+    assert!(console.dialog.is_none());
+    assert!(
+        console
+            .in_flight
+            .contains(&(ActionKind::Kill, "eval_running".to_string()))
+    );
+}
+
+#[test]
+fn escape_and_n_cancel() {
+    let mut console = console();
+    select(&mut console, "eval_lost");
+    for cancel in [KeyCode::Esc, KeyCode::Char('n')] {
+        press(&mut console, KeyCode::Char('D'));
+        assert!(console.dialog.is_some());
+        assert!(press(&mut console, cancel).is_empty());
+        assert!(console.dialog.is_none());
+    }
+}
+
+#[test]
+fn a_second_press_while_in_flight_starts_nothing() {
+    let mut console = console();
+    select(&mut console, "eval_running");
+    press(&mut console, KeyCode::Char('K'));
+    assert_eq!(runs(&press(&mut console, KeyCode::Char('y'))).len(), 1);
+    press(&mut console, KeyCode::Char('K'));
+    assert!(console.dialog.is_none(), "nothing to confirm");
+    let status = console.status.as_ref().expect("says why");
+    assert!(status.text.contains("already running"), "{}", status.text);
+}
+
+#[test]
+fn force_failed_is_prefilled_and_a_terminal_evaluation_needs_a_second_yes() {
+    let mut console = console();
+    select(&mut console, "eval_lost");
+    press(&mut console, KeyCode::Char('F'));
+    let Some(Dialog {
+        stage: DialogStage::Reason { text, .. },
+        ..
+    }) = &console.dialog
+    else {
+        panic!("a reason is asked first: {:?}", console.dialog);
+    };
+    assert!(
+        text.starts_with("lost completion: container exited 1"),
+        "{text}"
+    );
+    press(&mut console, KeyCode::Enter);
+    let outputs = press(&mut console, KeyCode::Char('y'));
+    let [Output::Run(Effect::ForceFail { payload, .. })] = outputs.as_slice() else {
+        panic!("one forced failure: {outputs:?}");
+    };
+    assert_eq!(payload["eval_id"], "eval_lost");
+    assert_eq!(payload["status"], "failed");
+    assert_eq!(payload["manual_update"], true);
+    assert_eq!(payload["exit_code"], 1);
+
+    select(&mut console, "eval_failed");
+    press(&mut console, KeyCode::Char('F'));
+    press(&mut console, KeyCode::Enter);
+    let dialog = console.dialog.as_ref().expect("still asking");
+    assert!(
+        dialog.warnings.iter().any(|w| w.contains("failed")),
+        "the refusal says the evaluation is terminal: {:?}",
+        dialog.warnings
+    );
+    assert!(
+        press(&mut console, KeyCode::Char('y')).is_empty(),
+        "one yes is not enough"
+    );
+    assert_eq!(
+        console.dialog.as_ref().map(|d| &d.stage),
+        Some(&DialogStage::ConfirmAgain)
+    );
+    let outputs = press(&mut console, KeyCode::Char('y'));
+    assert_eq!(
+        runs(&outputs),
+        [(ActionKind::ForceFail, "eval_failed".to_string())]
+    );
+}
+
+#[test]
+fn read_only_refuses_every_write_and_still_reads_logs() {
+    let mut console = console().with_read_only(Some("started with --read-only".into()));
+    select(&mut console, "eval_running");
+    for key in ['K', 'D', 'F'] {
+        assert!(press(&mut console, KeyCode::Char(key)).is_empty());
+        assert!(console.dialog.is_none());
+        let status = console.status.as_ref().expect("says why");
+        assert!(status.text.contains("--read-only"), "{}", status.text);
+    }
+    let outputs = press(&mut console, KeyCode::Char('l'));
+    assert_eq!(
+        runs(&outputs),
+        [(ActionKind::FetchLogs, "eval_running".to_string())]
+    );
+}
+
+#[test]
+fn marked_rows_hidden_by_the_filter_are_counted_in_the_dialog() {
+    let mut console = console();
+    select(&mut console, "eval_running");
+    press(&mut console, KeyCode::Char(' '));
+    select(&mut console, "eval_lost");
+    press(&mut console, KeyCode::Char(' '));
+    assert_eq!(console.marks.len(), 2);
+    press(&mut console, KeyCode::Char('/'));
+    type_text(&mut console, "flag:lost-completion");
+    press(&mut console, KeyCode::Enter);
+    assert_eq!(console.table.len(), 1, "the filter shows only the lost one");
+    press(&mut console, KeyCode::Char('K'));
+    let dialog = console.dialog.as_ref().expect("asks");
+    assert!(dialog.title.contains("2 evaluation(s)"), "{}", dialog.title);
+    assert!(
+        dialog
+            .title
+            .contains("1 of them hidden by the current filter"),
+        "{}",
+        dialog.title
+    );
+    let outputs = press(&mut console, KeyCode::Char('y'));
+    assert_eq!(runs(&outputs).len(), 2);
+}
+
+#[test]
+fn a_kill_without_a_container_is_refused_outright() {
+    let mut console = console();
+    console.observe(crate::sources::Received {
+        at: t(2),
+        observation: Observation::RedisStatus {
+            channel_status: Status::Queued,
+            message: StatusMessage {
+                eval_id: "eval_queued".into(),
+                ..StatusMessage::default()
+            },
+        },
+    });
+    console.refresh_if_needed(t(60));
+    select(&mut console, "eval_queued");
+    press(&mut console, KeyCode::Char('K'));
+    assert!(console.dialog.is_none());
+    let status = console.status.as_ref().expect("says why");
+    assert!(status.text.contains("no container"), "{}", status.text);
+}
+
+#[test]
+fn outcomes_reach_the_status_line_and_the_timeline() {
+    let mut console = console();
+    select(&mut console, "eval_running");
+    press(&mut console, KeyCode::Char('K'));
+    press(&mut console, KeyCode::Char('y'));
+    let outcome = Outcome::new(
+        ActionKind::Kill,
+        Target::new("eval_running"),
+        true,
+        "killed: exit 137".to_string(),
+        t(61),
+    )
+    .with_detail(OutcomeDetail::Kill {
+        exit_code: Some(137),
+        die_seen: true,
+        already_ended: false,
+    });
+    console.update(Input::Outcome(Box::new(outcome)), t(61));
+    assert!(console.in_flight.is_empty());
+    let status = console.status.as_ref().expect("reported");
+    assert_eq!(status.tone, Tone::Good);
+    assert!(status.text.contains("killed: exit 137"), "{}", status.text);
+    let record = &console.state.evals["eval_running"];
+    let notes: Vec<String> = record
+        .timeline
+        .iter()
+        .filter(|e| e.source == Source::Evaltop)
+        .map(|e| format!("{:?}", e.what))
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("requested by oncall@host")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("killed: exit 137")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn an_unconfirmed_forced_failure_offers_the_cleanup() {
+    let mut console = console();
+    let outcome = Outcome::new(
+        ActionKind::ForceFail,
+        Target::new("eval_lost"),
+        false,
+        "not confirmed in 5 s".to_string(),
+        t(61),
+    )
+    .with_detail(OutcomeDetail::ForceFail {
+        confirmed: false,
+        receivers: 1,
+        offer_clean: true,
+    });
+    console.update(Input::Outcome(Box::new(outcome)), t(61));
+    let dialog = console.dialog.as_ref().expect("offers to clean");
+    assert_eq!(dialog.kind, ActionKind::CleanRunning);
+    assert!(
+        dialog
+            .lines
+            .iter()
+            .any(|l| l == "DEL eval:eval_lost:running"),
+        "{:?}",
+        dialog.lines
+    );
+    assert!(
+        dialog
+            .lines
+            .iter()
+            .any(|l| l == "SREM running_evaluations eval_lost")
+    );
+    let outputs = press(&mut console, KeyCode::Char('y'));
+    assert_eq!(
+        runs(&outputs),
+        [(ActionKind::CleanRunning, "eval_lost".to_string())]
+    );
+}
+
+#[test]
+fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
+    let mut console = console();
+    console.observe(crate::sources::Received {
+        at: t(2),
+        observation: Observation::RedisLog(crate::model::LogMessage {
+            eval_id: "eval_running".into(),
+            content: "live line\n".into(),
+            ..Default::default()
+        }),
+    });
+    select(&mut console, "eval_running");
+    press(&mut console, KeyCode::Char('l'));
+    let Screen::Logs(logs) = &console.screen else {
+        panic!("the logs view is open");
+    };
+    assert_eq!(logs.doc.len(), 1, "the live line is shown at once");
+    assert!(logs.fetching);
+    let fetched = crate::model::CapturedLogs {
+        stdout: "from docker\n".into(),
+        stderr: "Traceback\n".into(),
+        ..Default::default()
+    };
+    let outcome = Outcome::new(
+        ActionKind::FetchLogs,
+        Target::new("eval_running"),
+        true,
+        "logs from Docker".into(),
+        t(62),
+    )
+    .with_detail(OutcomeDetail::Logs {
+        origin: crate::actions::LogOrigin::Docker { tty: false },
+        logs: fetched,
+        complete: true,
+    });
+    console.update(Input::Outcome(Box::new(outcome)), t(62));
+    let Screen::Logs(logs) = &console.screen else {
+        panic!("still open");
+    };
+    assert!(!logs.fetching);
+    let texts: Vec<&str> = logs.doc.lines().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["from docker", "Traceback"]);
+}
+
+#[test]
+fn sort_takes_a_column_key_and_quit_quits() {
+    let mut console = console();
+    press(&mut console, KeyCode::Char('s'));
+    press(&mut console, KeyCode::Char('i'));
+    let ids: Vec<&str> = console.table.rows().iter().map(|r| &*r.id).collect();
+    assert_eq!(ids, ["eval_failed", "eval_lost", "eval_running"]);
+    press(&mut console, KeyCode::Char('s'));
+    press(&mut console, KeyCode::Char('i'));
+    let ids: Vec<&str> = console.table.rows().iter().map(|r| &*r.id).collect();
+    assert_eq!(
+        ids,
+        ["eval_running", "eval_lost", "eval_failed"],
+        "again reverses"
+    );
+    assert_eq!(press(&mut console, KeyCode::Char('q')), [Output::Quit]);
+}
