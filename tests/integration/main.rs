@@ -8,3 +8,4 @@ mod docker_source;
 mod effects;
 mod redis_source;
 mod scenarios;
+mod tui_e2e;
