@@ -10,6 +10,7 @@ pub mod effects;
 pub mod model;
 pub mod names;
 pub mod protocol;
+pub mod record;
 pub mod sanitize;
 pub mod sources;
 pub mod ui;

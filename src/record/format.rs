@@ -1,0 +1,203 @@
+//! The recording format: one JSON object per line, a header first, then
+//! observations with their receive time and clock lines. Described for
+//! people in docs/recording-format.md; this is its only definition in code.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::cli::SourceArgs;
+use crate::model::{Observation, Settings, StorageMessage, Ts};
+use crate::sources::Received;
+
+/// What the header's `format` field holds: tells a recording from any
+/// other JSON-lines file.
+pub const FORMAT_NAME: &str = "evaltop-recording";
+
+/// The version this evaltop writes, and whose major version it reads.
+/// Minor versions only add (optional fields, line types a reader may skip);
+/// a new major version may change anything, so it is refused.
+pub const FORMAT_VERSION: (u32, u32) = (1, 0);
+
+/// Where the Docker source connects when no host is given.
+const DEFAULT_DOCKER: &str = "unix:///var/run/docker.sock";
+
+/// One line of a recording.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Line {
+    Header(Header),
+    /// A normalised observation, with the local time evaltop received it:
+    /// the `now` the model applied it at.
+    Observed(Received),
+    /// Nothing happened up to `at`: written at least once a second while
+    /// the sources are quiet, so that a recording knows how far it got.
+    Clock {
+        at: Ts,
+    },
+}
+
+/// The serialising twin of `Line`, borrowing, so that recording does not
+/// clone observations.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum LineRef<'a> {
+    Header(&'a Header),
+    Observed(&'a Received),
+    Clock { at: Ts },
+}
+
+/// The first line: what the file is and where it was recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `evaltop-recording`.
+    pub format: String,
+    /// `MAJOR.MINOR` of the format.
+    pub version: String,
+    /// The version of the evaltop that recorded it.
+    pub evaltop: String,
+    /// When recording began (local clock).
+    pub started_at: Ts,
+    pub sources: RecordedSources,
+    /// The settings the recorder judged with; a replay uses them unless
+    /// told otherwise, so that it shows the same flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RecordedSettings>,
+    /// Free text, e.g. how the recording was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The sources a recording was made from (passwords redacted).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordedSources {
+    pub docker: String,
+    pub redis: String,
+    /// The executor filter (empty: every executor).
+    #[serde(default)]
+    pub executors: Vec<String>,
+}
+
+impl RecordedSources {
+    /// The sources named on the command line; the Redis password, if any,
+    /// never reaches the file.
+    pub fn from_args(args: &SourceArgs) -> Self {
+        RecordedSources {
+            docker: args
+                .docker
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DOCKER.to_string()),
+            redis: crate::sources::redis::redact_url(&args.redis),
+            executors: args.executors.clone(),
+        }
+    }
+}
+
+/// The model settings that change flags.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedSettings {
+    pub grace_ms: i64,
+    pub silent_after_ms: i64,
+}
+
+impl Header {
+    /// A header for a recording that starts at `started_at`, written by
+    /// this evaltop in the current format version.
+    pub fn new(sources: RecordedSources, settings: &Settings, started_at: Ts) -> Self {
+        Header {
+            format: FORMAT_NAME.to_string(),
+            version: format!("{}.{}", FORMAT_VERSION.0, FORMAT_VERSION.1),
+            evaltop: env!("CARGO_PKG_VERSION").to_string(),
+            started_at,
+            sources,
+            settings: Some(RecordedSettings {
+                grace_ms: settings.grace_ms,
+                silent_after_ms: settings.silent_after_ms,
+            }),
+            note: None,
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// The settings to replay with: the recorded ones (defaults for what a
+    /// header does not say), scoped to the recorded executors.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings {
+            executors: self.sources.executors.clone(),
+            ..Settings::default()
+        };
+        if let Some(recorded) = &self.settings {
+            settings.grace_ms = recorded.grace_ms;
+            settings.silent_after_ms = recorded.silent_after_ms;
+        }
+        settings
+    }
+}
+
+/// `MAJOR.MINOR` as numbers; `None` when it is not that shape.
+pub(crate) fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// The name a storage confirmation's own `kind` has in a file.
+/// `StorageMessage::kind` would otherwise sit next to the observation's
+/// `kind` tag in the same object: two `kind` keys, which JSON tools (and
+/// serde_json's `Value`) collapse into one.
+const STORAGE_KIND: &str = "storage_kind";
+
+/// A storage confirmation as an observed line, its `kind` renamed (see
+/// `STORAGE_KIND`).
+pub(crate) fn storage_line(at: Ts, message: &StorageMessage) -> serde_json::Result<Value> {
+    let mut fields = match serde_json::to_value(message)? {
+        Value::Object(fields) => fields,
+        other => return Ok(other),
+    };
+    if let Some(kind) = fields.remove("kind") {
+        fields.insert(STORAGE_KIND.to_string(), kind);
+    }
+    let mut observation = Map::new();
+    observation.insert("kind".into(), Value::from("redis_storage"));
+    observation.extend(fields);
+    let mut line = Map::new();
+    line.insert("type".into(), Value::from("observed"));
+    line.insert("at".into(), serde_json::to_value(at)?);
+    line.insert("observation".into(), Value::Object(observation));
+    Ok(Value::Object(line))
+}
+
+/// Reads a line; a storage confirmation's `storage_kind` is given back to
+/// the model as its `kind`, unless the model reads it as it is.
+pub(crate) fn line_from_value(value: Value) -> serde_json::Result<Line> {
+    let observation = value.get("observation");
+    let storage = value.get("type").and_then(Value::as_str) == Some("observed")
+        && observation
+            .and_then(|o| o.get("kind"))
+            .and_then(Value::as_str)
+            == Some("redis_storage")
+        && observation.is_some_and(|o| o.get(STORAGE_KIND).is_some());
+    if !storage {
+        return serde_json::from_value(value);
+    }
+    let as_is = serde_json::from_value(value.clone());
+    if as_is.is_ok() {
+        return as_is;
+    }
+    let at: Ts = serde_json::from_value(value["at"].clone())?;
+    let mut fields = match value["observation"].clone() {
+        Value::Object(fields) => fields,
+        _ => return as_is,
+    };
+    fields.remove("kind");
+    if let Some(kind) = fields.remove(STORAGE_KIND) {
+        fields.insert("kind".to_string(), kind);
+    }
+    let message: StorageMessage = serde_json::from_value(Value::Object(fields))?;
+    Ok(Line::Observed(Received {
+        at,
+        observation: Observation::RedisStorage(message),
+    }))
+}
