@@ -129,7 +129,12 @@ pub async fn run(
                     let saved = save_logs(&console, feed.now());
                     console.update(Input::Saved(saved), feed.now());
                 }
-                Output::Replay(control) => feed.control(control),
+                Output::Replay(control) => {
+                    feed.control(control);
+                    if feed.take_reset() {
+                        console.reset_state();
+                    }
+                }
             }
         }
     }

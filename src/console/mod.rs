@@ -172,6 +172,15 @@ impl Console {
         self
     }
 
+    /// Starts the model again empty (a replay seeking backwards); the
+    /// view, marks and keymap stay.
+    pub fn reset_state(&mut self) {
+        self.state = State::new(self.state.settings.clone());
+        self.events = EventLog::default();
+        self.marks.clear();
+        self.refresh_needed = true;
+    }
+
     /// The table's order and flags are recomputed lazily, at most once per
     /// batch: the loop calls this before drawing.
     pub fn refresh_if_needed(&mut self, now: Ts) -> bool {

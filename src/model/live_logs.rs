@@ -88,7 +88,7 @@ impl LiveLog {
 }
 
 /// Every evaluation's live log.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveLogs {
     limits: LiveLogLimits,
     logs: HashMap<EvalId, LiveLog>,

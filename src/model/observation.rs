@@ -336,6 +336,8 @@ pub struct LogMessage {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StorageMessage {
     pub eval_id: String,
+    /// Written as `storage_kind`: `kind` is the observation's own tag.
+    #[serde(rename = "storage_kind")]
     pub kind: String,
     pub status: Option<Status>,
     pub executor_id: Option<String>,

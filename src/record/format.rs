@@ -3,10 +3,9 @@
 //! people in docs/recording-format.md; this is its only definition in code.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::cli::SourceArgs;
-use crate::model::{Observation, Settings, StorageMessage, Ts};
+use crate::model::{Settings, Ts};
 use crate::sources::Received;
 
 /// What the header's `format` field holds: tells a recording from any
@@ -141,63 +140,4 @@ impl Header {
 pub(crate) fn parse_version(text: &str) -> Option<(u32, u32)> {
     let (major, minor) = text.trim().split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
-}
-
-/// The name a storage confirmation's own `kind` has in a file.
-/// `StorageMessage::kind` would otherwise sit next to the observation's
-/// `kind` tag in the same object: two `kind` keys, which JSON tools (and
-/// serde_json's `Value`) collapse into one.
-const STORAGE_KIND: &str = "storage_kind";
-
-/// A storage confirmation as an observed line, its `kind` renamed (see
-/// `STORAGE_KIND`).
-pub(crate) fn storage_line(at: Ts, message: &StorageMessage) -> serde_json::Result<Value> {
-    let mut fields = match serde_json::to_value(message)? {
-        Value::Object(fields) => fields,
-        other => return Ok(other),
-    };
-    if let Some(kind) = fields.remove("kind") {
-        fields.insert(STORAGE_KIND.to_string(), kind);
-    }
-    let mut observation = Map::new();
-    observation.insert("kind".into(), Value::from("redis_storage"));
-    observation.extend(fields);
-    let mut line = Map::new();
-    line.insert("type".into(), Value::from("observed"));
-    line.insert("at".into(), serde_json::to_value(at)?);
-    line.insert("observation".into(), Value::Object(observation));
-    Ok(Value::Object(line))
-}
-
-/// Reads a line; a storage confirmation's `storage_kind` is given back to
-/// the model as its `kind`, unless the model reads it as it is.
-pub(crate) fn line_from_value(value: Value) -> serde_json::Result<Line> {
-    let observation = value.get("observation");
-    let storage = value.get("type").and_then(Value::as_str) == Some("observed")
-        && observation
-            .and_then(|o| o.get("kind"))
-            .and_then(Value::as_str)
-            == Some("redis_storage")
-        && observation.is_some_and(|o| o.get(STORAGE_KIND).is_some());
-    if !storage {
-        return serde_json::from_value(value);
-    }
-    let as_is = serde_json::from_value(value.clone());
-    if as_is.is_ok() {
-        return as_is;
-    }
-    let at: Ts = serde_json::from_value(value["at"].clone())?;
-    let mut fields = match value["observation"].clone() {
-        Value::Object(fields) => fields,
-        _ => return as_is,
-    };
-    fields.remove("kind");
-    if let Some(kind) = fields.remove(STORAGE_KIND) {
-        fields.insert("kind".to_string(), kind);
-    }
-    let message: StorageMessage = serde_json::from_value(Value::Object(fields))?;
-    Ok(Line::Observed(Received {
-        at,
-        observation: Observation::RedisStorage(message),
-    }))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::format::{FORMAT_NAME, FORMAT_VERSION, Header, Line, line_from_value, parse_version};
+use super::format::{FORMAT_NAME, FORMAT_VERSION, Header, Line, parse_version};
 use crate::model::{Settings, Ts};
 use crate::sources::Received;
 
@@ -199,7 +199,7 @@ fn read_line(bytes: &[u8]) -> Result<Line, String> {
     if defuse(&mut value) {
         tracing::warn!("a recording line held control characters; shown as placeholders");
     }
-    line_from_value(value).map_err(|e| crate::sanitize::clean_line(&e.to_string()))
+    serde_json::from_value::<Line>(value).map_err(|e| crate::sanitize::clean_line(&e.to_string()))
 }
 
 fn json(bytes: &[u8]) -> Result<Value, String> {

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::format::{Header, LineRef, storage_line};
-use crate::model::{Observation, Ts};
+use super::format::{Header, LineRef};
+use crate::model::Ts;
 use crate::sources::Received;
 
 /// How often the stream writers consider a clock line.
@@ -55,9 +55,6 @@ impl<W: Write> Recorder<W> {
 
     /// Writes one observation.
     pub fn record(&mut self, received: &Received) -> io::Result<()> {
-        if let Observation::RedisStorage(message) = &received.observation {
-            return self.write(&storage_line(received.at, message)?, received.at);
-        }
         self.write(&LineRef::Observed(received), received.at)
     }
 

@@ -6,6 +6,7 @@ mod support;
 mod check_cli;
 mod docker_source;
 mod effects;
+mod record;
 mod redis_source;
 mod scenarios;
 mod tui_e2e;
