@@ -351,6 +351,16 @@ running_key = "running:{id}"
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_config() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n").expect("the README shows a config") + 8;
+        let end = start + readme[start..].find("```").expect("closed");
+        let config = parse(&readme[start..end]).expect("the README's config parses");
+        assert_eq!(config.grace, Some(Duration::from_secs(45)));
+        assert_eq!(config.columns.len(), COLUMNS.len());
+    }
+
+    #[test]
     fn a_missing_named_file_is_an_error_naming_it() {
         let error = load(Some(Path::new("/nonexistent/evaltop.toml"))).unwrap_err();
         assert!(error.to_string().contains("/nonexistent/evaltop.toml"));
