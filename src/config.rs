@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::console::keymap::{Chord, Command, Keymap};
+use crate::model::live_logs::LiveLogLimits;
 use crate::names::Names;
 
 /// Columns the table can show, in their default order.
@@ -51,6 +52,9 @@ struct File {
     read_only: Option<bool>,
     audit_file: Option<PathBuf>,
     audit_stream: Option<bool>,
+    kill_signal: Option<Spanned<String>>,
+    live_log_kib_per_evaluation: Option<Spanned<u64>>,
+    live_log_mib_total: Option<Spanned<u64>>,
     columns: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     keys: BTreeMap<Spanned<String>, Spanned<KeyList>>,
@@ -90,6 +94,10 @@ pub struct Config {
     pub read_only: bool,
     pub audit_file: Option<PathBuf>,
     pub audit_stream: bool,
+    /// The signal a kill sends, e.g. `SIGKILL` (default) or `SIGTERM`.
+    pub kill_signal: String,
+    /// Bounds of the live log buffer.
+    pub live_logs: LiveLogLimits,
     pub columns: Vec<String>,
     pub keymap: Keymap,
     /// Severity and accent colours by name (`alarm`, `warning`, `info`,
@@ -106,6 +114,8 @@ impl Default for Config {
             read_only: false,
             audit_file: None,
             audit_stream: true,
+            kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
+            live_logs: LiveLogLimits::default(),
             columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
             keymap: Keymap::default(),
             colors: BTreeMap::new(),
@@ -163,6 +173,47 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
     config.read_only = file.read_only.unwrap_or(false);
     config.audit_file = file.audit_file;
     config.audit_stream = file.audit_stream.unwrap_or(true);
+    if let Some(signal) = &file.kill_signal {
+        let name = signal.get_ref().trim().to_ascii_uppercase();
+        let valid = name.starts_with("SIG")
+            && name.len() > 3
+            && name[3..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-');
+        if !valid && name.parse::<u8>().is_err() {
+            return Err(at(
+                signal.span(),
+                format!(
+                    "`kill_signal`: {:?} is not a signal; expected e.g. SIGKILL, SIGTERM or 9",
+                    signal.get_ref()
+                ),
+            ));
+        }
+        config.kill_signal = name;
+    }
+    for (value, slot, unit, key) in [
+        (
+            &file.live_log_kib_per_evaluation,
+            &mut config.live_logs.per_eval_bytes,
+            1024,
+            "live_log_kib_per_evaluation",
+        ),
+        (
+            &file.live_log_mib_total,
+            &mut config.live_logs.total_bytes,
+            1024 * 1024,
+            "live_log_mib_total",
+        ),
+    ] {
+        if let Some(value) = value {
+            let bytes = usize::try_from(*value.get_ref())
+                .ok()
+                .and_then(|v| v.checked_mul(unit))
+                .filter(|bytes| *bytes > 0)
+                .ok_or_else(|| at(value.span(), format!("`{key}`: expected a size above zero")))?;
+            *slot = bytes;
+        }
+    }
 
     if let Some(columns) = &file.columns {
         for column in columns.get_ref() {
@@ -289,6 +340,9 @@ grace = "45s"
 resync = "1m"
 read_only = true
 audit_stream = false
+kill_signal = "sigterm"
+live_log_kib_per_evaluation = 64
+live_log_mib_total = 8
 columns = ["id", "status", "flags"]
 
 [keys]
@@ -308,6 +362,9 @@ running_key = "running:{id}"
         assert_eq!(config.grace, Some(Duration::from_secs(45)));
         assert_eq!(config.resync, Some(Duration::from_secs(60)));
         assert!(config.read_only && !config.audit_stream);
+        assert_eq!(config.kill_signal, "SIGTERM");
+        assert_eq!(config.live_logs.per_eval_bytes, 64 * 1024);
+        assert_eq!(config.live_logs.total_bytes, 8 * 1024 * 1024);
         assert_eq!(config.columns, ["id", "status", "flags"]);
         assert_eq!(config.colors["alarm"], "lightred");
         assert_eq!(config.names.channel_prefix, "eval:");
@@ -340,6 +397,8 @@ running_key = "running:{id}"
             ("[keys]\nkill = \"hyper-k\"", 2, "unknown key"),
             ("[colors]\nalarm = \"blood\"", 2, "unknown colour \"blood\""),
             ("columns = [\"id\", \"cpu\"]", 1, "unknown column \"cpu\""),
+            ("kill_signal = \"KILL ME\"", 1, "`kill_signal`"),
+            ("live_log_mib_total = 0", 1, "`live_log_mib_total`"),
             ("read_only = \"yes\"", 1, "invalid type"),
             ("[names]\nrunning_key = \"running\"", 2, "must hold {id}"),
         ];

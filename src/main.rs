@@ -28,7 +28,8 @@ fn main() -> Result<ExitCode> {
 }
 
 async fn async_main(cli: Cli, config: Config) -> Result<ExitCode> {
-    let state = State::new(app::settings(&cli.sources, &config));
+    let mut state = State::new(app::settings(&cli.sources, &config));
+    state.live_logs = evaltop::model::live_logs::LiveLogs::new(config.live_logs);
     match &cli.command {
         None => {
             let mut sources = Sources::start(&cli.sources, &config);
@@ -44,6 +45,7 @@ async fn async_main(cli: Cli, config: Config) -> Result<ExitCode> {
             let mut console = Console::new(state, config.keymap.clone(), operator())
                 .with_names(config.names.clone())
                 .with_read_only(read_only);
+            console.kill_signal = config.kill_signal.clone();
             if config.columns.len() < evaltop::config::COLUMNS.len() {
                 console.columns = Some(config.columns.clone());
             }

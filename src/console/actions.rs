@@ -8,8 +8,8 @@ use super::dialog::{Dialog, DialogStage};
 use super::keymap::Command;
 use super::{Console, LogsScreen, Output, Screen, Tone};
 use crate::actions::{
-    ActionKind, DEFAULT_KILL_SIGNAL, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome,
-    OutcomeDetail, Target, prefilled_reason, refusal,
+    ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
+    prefilled_reason, refusal,
 };
 use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration};
 use crate::view::log_view::{LogDocument, LogView};
@@ -95,7 +95,7 @@ impl Console {
             .filter(|id| !self.table.rows().iter().any(|row| row.id == **id))
             .count();
         let what = match kind {
-            ActionKind::Kill => format!("Send {DEFAULT_KILL_SIGNAL} to the container of"),
+            ActionKind::Kill => format!("Send {} to the container of", self.kill_signal),
             ActionKind::Remove => "Force-remove the container of".to_string(),
             _ => "Publish evaluation:failed (manual_update) for".to_string(),
         };
@@ -191,7 +191,7 @@ impl Console {
         Some(match kind {
             ActionKind::Kill => Effect::Kill {
                 target,
-                signal: DEFAULT_KILL_SIGNAL.to_string(),
+                signal: self.kill_signal.clone(),
             },
             ActionKind::Remove => Effect::Remove { target },
             ActionKind::CleanRunning => Effect::CleanRunning { target },

@@ -122,6 +122,8 @@ pub struct Console {
     /// Why actions are off, when they are (`--read-only`, replay).
     pub read_only: Option<String>,
     pub operator: String,
+    /// The signal a kill sends (the config's `kill_signal`).
+    pub kill_signal: String,
     /// The table's columns from the config; `None`: all.
     pub columns: Option<Vec<String>>,
     /// The platform's names, for what dialogs say they will touch.
@@ -153,6 +155,7 @@ impl Console {
             operator,
             names: crate::names::Names::default(),
             columns: None,
+            kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
             mouse_captured: true,
             replay: None,
             size: Rect::new(0, 0, 80, 24),
