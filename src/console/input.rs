@@ -133,9 +133,7 @@ impl Console {
             }
             Command::Filter => self.table.open_filter(),
             Command::QuickView(n) => {
-                let view = QuickView::from_digit(char::from(b'0' + n))
-                    .or((n == 0).then_some(QuickView::All));
-                if let Some(view) = view {
+                if let Some(view) = QuickView::from_digit(char::from(b'0' + n)) {
                     self.table.set_quick_view(view);
                 }
             }

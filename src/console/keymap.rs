@@ -87,7 +87,7 @@ impl Command {
             Command::Open,
             Command::Filter,
         ];
-        all.extend((0..=9).map(Command::QuickView));
+        all.extend((1..=9).map(Command::QuickView));
         all.extend([
             Command::Sort,
             Command::EventsUp,
@@ -179,7 +179,7 @@ impl Command {
                 let digit = char::from(b'0' + n);
                 return match crate::view::QuickView::from_digit(digit) {
                     Some(view) => format!("quick view: {}", view.name()),
-                    None => "quick view: all".to_string(),
+                    None => format!("quick view {n}"),
                 };
             }
             Command::Sort => {
@@ -419,7 +419,7 @@ impl Default for Keymap {
         for (context, c, command) in char_bindings {
             map.bind(*context, Chord::char(*c), *command);
         }
-        for n in 0..=9u8 {
+        for n in 1..=9u8 {
             let key = char::from(b'0' + n);
             map.bind(Table, Chord::char(key), C::QuickView(n));
         }

@@ -205,7 +205,12 @@ impl Console {
                 self.observe(received);
                 Vec::new()
             }
-            Input::Key(key) => self.key(key, now),
+            Input::Key(key) => {
+                // Keys act on the rows as they are now, not as of the
+                // last frame's refresh.
+                self.refresh_if_needed(now);
+                self.key(key, now)
+            }
             Input::Mouse(mouse) => self.mouse(mouse),
             Input::Resized(size) => {
                 self.size = size;

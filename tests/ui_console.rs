@@ -1,0 +1,208 @@
+//! The whole console drawn as an operator sees it: the confirmation
+//! dialogs, the reason editor, help over the table, the status line; at
+//! fixed sizes as snapshots, and at every size without a panic.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use evaltop::console::keymap::Keymap;
+use evaltop::console::{Console, Input};
+use evaltop::model::{
+    ContainerFacts, ContainerState, Observation, RedisSnapshot, Source, State, Status,
+    StatusMessage, Ts,
+};
+use evaltop::sources::Received;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+const T0: i64 = 1_751_763_315_000;
+
+fn t(secs: i64) -> Ts {
+    Ts(T0 + secs * 1000)
+}
+
+fn observe(console: &mut Console, at: Ts, observation: Observation) {
+    console.update(Input::Observed(Received { at, observation }), at);
+}
+
+/// A lost completion and a healthy running evaluation, both sources up.
+fn console() -> Console {
+    let mut console = Console::new(State::default(), Keymap::default(), "oncall@host".into());
+    for source in [Source::Docker, Source::Redis] {
+        observe(
+            &mut console,
+            t(0),
+            Observation::SourceUp {
+                source,
+                detail: "test".into(),
+            },
+        );
+    }
+    let container = |id: &str, n: u8, state: ContainerState| ContainerFacts {
+        container_id: format!("{n:02x}{}", "0".repeat(62)),
+        eval_id: id.into(),
+        state: Some(state),
+        executor: Some("executor-2".into()),
+        created_at: Some(t(0)),
+        timeout_secs: Some(30),
+        exit_code: (state == ContainerState::Exited).then_some(1),
+        finished_at: (state == ContainerState::Exited).then_some(t(1)),
+        inspected: true,
+        ..ContainerFacts::default()
+    };
+    observe(
+        &mut console,
+        t(0),
+        Observation::DockerList {
+            containers: vec![
+                container("eval_20250706_005515_529f833e", 1, ContainerState::Exited),
+                container("eval_20250706_005520_00000002", 2, ContainerState::Running),
+            ],
+            requested_at: t(0),
+        },
+    );
+    observe(
+        &mut console,
+        t(0),
+        Observation::RedisKeys(RedisSnapshot {
+            running_set: vec!["eval_20250706_005515_529f833e".into()],
+            ..RedisSnapshot::default()
+        }),
+    );
+    for id in [
+        "eval_20250706_005515_529f833e",
+        "eval_20250706_005520_00000002",
+    ] {
+        observe(
+            &mut console,
+            t(1),
+            Observation::RedisStatus {
+                channel_status: Status::Running,
+                message: StatusMessage {
+                    eval_id: id.into(),
+                    ..StatusMessage::default()
+                },
+            },
+        );
+    }
+    console
+}
+
+fn key(console: &mut Console, code: KeyCode) {
+    let modifiers = match code {
+        KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+        _ => KeyModifiers::NONE,
+    };
+    console.update(Input::Key(KeyEvent::new(code, modifiers)), t(45));
+}
+
+fn draw(console: &mut Console, width: u16, height: u16) -> Buffer {
+    console.update(Input::Resized(Rect::new(0, 0, width, height)), t(45));
+    console.refresh_if_needed(t(45));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| evaltop::ui::screen::draw_console(frame, console, t(45)))
+        .expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            let line: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+            line.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn the_kill_dialog_says_what_to_what_and_how_to_confirm() {
+    let mut console = console();
+    key(&mut console, KeyCode::Char('K'));
+    let screen = text(&draw(&mut console, 100, 24));
+    assert!(
+        screen.contains("Send SIGKILL to the container of 1 evaluation(s)"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .contains("eval_20250706_005515_529f833e · executor-2 · container 010000000000 exited"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("y: confirm · n/Esc: cancel (Enter does not confirm)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("kill_dialog_100x24", screen);
+}
+
+#[test]
+fn the_force_failed_dialog_edits_the_prefilled_reason() {
+    let mut console = console();
+    key(&mut console, KeyCode::Char('F'));
+    for _ in 0.."no completion event".len() {
+        key(&mut console, KeyCode::Backspace);
+    }
+    for c in "operator checked".chars() {
+        key(&mut console, KeyCode::Char(c));
+    }
+    let screen = text(&draw(&mut console, 100, 24));
+    assert!(
+        screen.contains("lost completion: container exited 1 at 00:55:16, operator checked"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("force_failed_reason_100x24", screen);
+    key(&mut console, KeyCode::Enter);
+    let screen = text(&draw(&mut console, 100, 24));
+    assert!(screen.contains("reason: lost completion"), "{screen}");
+    assert!(screen.contains("y: confirm"), "{screen}");
+}
+
+#[test]
+fn help_lists_the_keys_in_force_over_the_table() {
+    let mut console = console();
+    key(&mut console, KeyCode::Char('?'));
+    let screen = text(&draw(&mut console, 100, 30));
+    for expected in ["kill the container", "force the evaluation failed", "quit"] {
+        assert!(screen.contains(expected), "{expected}: {screen}");
+    }
+    insta::assert_snapshot!("help_over_table_100x30", screen);
+}
+
+#[test]
+fn a_read_only_refusal_shows_in_the_status_line() {
+    let mut console = console().with_read_only(Some("started with --read-only".into()));
+    key(&mut console, KeyCode::Char('D'));
+    let buf = draw(&mut console, 100, 24);
+    let screen = text(&buf);
+    let last = screen.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("remove is off: started with --read-only"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn no_size_panics_with_a_dialog_or_help_open() {
+    let mut sizes = Vec::new();
+    for width in 1..=250u16 {
+        sizes.extend([(width, 1), (width, 10), (width, 24)]);
+    }
+    for height in 1..=80u16 {
+        sizes.extend([(1, height), (40, height), (120, height)]);
+    }
+    for opener in [
+        KeyCode::Char('K'),
+        KeyCode::Char('F'),
+        KeyCode::Char('?'),
+        KeyCode::Enter,
+        KeyCode::Char('l'),
+    ] {
+        let mut console = console();
+        key(&mut console, opener);
+        for (width, height) in &sizes {
+            draw(&mut console, *width, *height);
+        }
+    }
+}
