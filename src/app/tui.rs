@@ -43,6 +43,14 @@ pub async fn run(
 ) -> Result<()> {
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
+    // ratatui's panic hook restores the screen; the mouse capture is ours
+    // to release first, or a panic would leave the shell eating clicks.
+    let restore_screen = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // Best effort while panicking: nothing better can be done.
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        restore_screen(info);
+    }));
     crossterm::execute!(std::io::stdout(), EnableMouseCapture)
         .wrap_err("cannot capture the mouse")?;
     let size = terminal.size().wrap_err("cannot read the terminal size")?;
