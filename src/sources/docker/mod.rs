@@ -91,8 +91,10 @@ impl DockerError {
     }
 }
 
-/// An error and its causes on one line: bollard's own message is often
-/// only "client error (Connect)", the cause says "Connection refused".
+/// An error and its causes on one line, the root cause first: bollard's
+/// own message is often only "Error in the hyper legacy client", the
+/// innermost cause says "Connection refused", and a status line that cuts
+/// the text must keep that part.
 pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = vec![err.to_string()];
     let mut cause = err.source();
@@ -103,7 +105,13 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         cause = next.source();
     }
-    crate::sanitize::clean_line(&parts.join(": "))
+    parts.reverse();
+    let text = match parts.split_first() {
+        Some((root, [])) => root.clone(),
+        Some((root, context)) => format!("{root} (in: {})", context.join(" / ")),
+        None => String::new(),
+    };
+    crate::sanitize::clean_line(&text)
 }
 
 /// A session that lasted this long counts as "a connection that worked":
