@@ -63,6 +63,14 @@ pub fn sanitize(text: &str, max_line: usize) -> String {
     let mut mode = Mode::Text;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        if matches!(c, '\n' | '\r')
+            && matches!(mode, Mode::Escape | Mode::EscapeIntermediate | Mode::Csi)
+        {
+            // A terminal acts on a line break even inside a sequence: a lone
+            // ESC at the end of a line, or a CSI cut short, must not take
+            // the line break with it and join two lines.
+            mode = Mode::Text;
+        }
         mode = match mode {
             Mode::Text => match c {
                 '\u{1b}' => Mode::Escape,
@@ -269,6 +277,16 @@ mod tests {
     fn an_unterminated_sequence_cannot_swallow_everything() {
         let text = format!("\u{1b}]0;{}visible", "x".repeat(MAX_STRING_SEQUENCE + 10));
         assert!(clean(&text).ends_with("visible"));
+    }
+
+    #[test]
+    fn a_sequence_cut_short_keeps_the_line_break() {
+        assert_eq!(clean("end\u{1b}\nnext"), "end\nnext");
+        assert_eq!(clean("end\u{1b}\r\nnext"), "end\nnext");
+        assert_eq!(clean("a\u{1b}[31\nb"), "a\nb");
+        assert_eq!(clean("a\u{1b}(\rb"), "a\nb");
+        // Inside a string sequence a line break is payload: still hidden.
+        assert_eq!(clean("a\u{1b}]0;t\nitle\u{7}b"), "ab");
     }
 
     #[test]
