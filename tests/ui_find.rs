@@ -5,10 +5,16 @@
 //! observations (no Docker, no Redis). Times are fixed, so snapshots need
 //! no filtering.
 
+mod common;
+
+use common::table::{
+    EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
+    status, up,
+};
+use common::{find, line, text};
 use evaltop::model::FlagKind;
 use evaltop::model::{
-    ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage, Observation,
-    RedisSnapshot, Rejection, Settings, Source, State, Status, StatusMessage, Ts,
+    ContainerAction, Observation, RedisSnapshot, Rejection, Settings, Source, State, Status,
 };
 use evaltop::ui::{FindPanes, draw_with, events_page_size, page_size_with, too_small};
 use evaltop::view::{EventLog, Filter, FilterEdit, QuickView, SortColumn, TableView};
@@ -18,82 +24,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
-/// 2025-07-06T00:56:40Z.
-const NOW: Ts = Ts(1_751_763_400_000);
-
-const EMPTY: &str = "eval_20250706_005610_0000eeee";
-const LOST: &str = "eval_20250706_005540_0000aaaa";
-const OVERDUE: &str = "eval_20250706_005529_0000bbbb";
-const QUIET: &str = "eval_20250706_005620_0000dddd";
-const HEALTHY: &str = "eval_20250706_005600_0000cccc";
-
-fn ago(secs: i64) -> Ts {
-    NOW.plus_millis(-secs * 1000)
-}
-
-fn facts(eval_id: &str, created_secs_ago: i64, executor: &str) -> ContainerFacts {
-    ContainerFacts {
-        container_id: format!("c_{eval_id}"),
-        eval_id: eval_id.to_string(),
-        state: Some(ContainerState::Running),
-        executor: Some(executor.to_string()),
-        created_at: Some(ago(created_secs_ago)),
-        timeout_secs: Some(30),
-        started_at: Some(ago(created_secs_ago)),
-        tty: Some(true),
-        inspected: true,
-        ..ContainerFacts::default()
-    }
-}
-
-fn event(eval_id: &str, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
-    Observation::DockerEvent(ContainerEvent {
-        container_id: format!("c_{eval_id}"),
-        eval_id: eval_id.to_string(),
-        action,
-        at,
-        executor: None,
-        created_at_label: None,
-        timeout_label: None,
-        signal: None,
-        exit_code_attr: exit,
-    })
-}
-
-fn status(channel: Status, eval_id: &str, executor: &str) -> Observation {
-    Observation::RedisStatus {
-        channel_status: channel,
-        message: StatusMessage {
-            eval_id: eval_id.to_string(),
-            status: Some(channel),
-            executor_id: Some(executor.to_string()),
-            ..StatusMessage::default()
-        },
-    }
-}
-
-fn finished(channel: Status, eval_id: &str, output: usize, exit: i64) -> Observation {
-    Observation::RedisStatus {
-        channel_status: channel,
-        message: StatusMessage {
-            eval_id: eval_id.to_string(),
-            status: Some(channel),
-            exit_code: Some(exit),
-            output_len: Some(output),
-            error_len: Some(0),
-            ..StatusMessage::default()
-        },
-    }
-}
-
 /// The five evaluations of `tests/ui_table.rs`: empty failure with output
 /// (alarm), lost completion (alarm), overdue (alarm), quiet failure (info),
 /// healthy; with the observations that made them, in order.
 fn steps() -> Vec<(i64, Observation)> {
-    let up = |source, detail: &str| Observation::SourceUp {
-        source,
-        detail: detail.to_string(),
-    };
     vec![
         (90, up(Source::Docker, "engine 20.10.24, API 1.41")),
         (90, up(Source::Redis, "redis 7.0.15")),
@@ -129,15 +63,7 @@ fn steps() -> Vec<(i64, Observation)> {
             Observation::DockerInspect(facts(EMPTY, 30, "executor-1")),
         ),
         (30, status(Status::Running, EMPTY, "executor-1")),
-        (
-            29,
-            Observation::RedisLog(LogMessage {
-                eval_id: EMPTY.to_string(),
-                sequence: Some(1),
-                content: "Before error\n".to_string(),
-                ..LogMessage::default()
-            }),
-        ),
+        (29, printed(EMPTY, "Before error\n")),
         (29, event(EMPTY, ContainerAction::Die, ago(29), Some(1))),
         (28, finished(Status::Failed, EMPTY, 0, 1)),
         (27, event(EMPTY, ContainerAction::Destroy, ago(27), None)),
@@ -163,12 +89,6 @@ fn scenario() -> (State, EventLog) {
     (state, log)
 }
 
-fn refreshed(state: &State) -> TableView {
-    let mut view = TableView::default();
-    view.refresh(state, NOW);
-    view
-}
-
 fn render(state: &State, view: &TableView, panes: &FindPanes<'_>, w: u16, h: u16) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
     terminal
@@ -177,26 +97,12 @@ fn render(state: &State, view: &TableView, panes: &FindPanes<'_>, w: u16, h: u16
     terminal.backend().buffer().clone()
 }
 
-fn line(buf: &Buffer, y: u16) -> String {
-    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y).trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The screen line holding `needle`, and the column it starts at.
-fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
-    for y in 0..buf.area.height {
-        let l = line(buf, y);
-        if let Some(i) = l.find(needle) {
-            return (l[..i].chars().count() as u16, y);
-        }
+/// The panes with the events pane open on `log`.
+fn with_events(log: &EventLog) -> FindPanes<'_> {
+    FindPanes {
+        events: Some(log),
+        ..FindPanes::default()
     }
-    panic!("{needle:?} not on screen:\n{}", text(buf))
 }
 
 fn filter(text: &str) -> Option<Filter> {
@@ -398,10 +304,7 @@ fn the_sorted_column_carries_an_arrow() {
 fn the_events_pane_tails_observations_newest_at_the_bottom() {
     let (state, mut log) = scenario();
     let view = refreshed(&state);
-    let panes = FindPanes {
-        events: Some(&log),
-        ..FindPanes::default()
-    };
+    let panes = with_events(&log);
     let buf = render(&state, &view, &panes, 100, 30);
     let screen = text(&buf);
     let (_, title) = find(&buf, "─ events 22 kept · following ─");
@@ -436,10 +339,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     );
 
     log.scroll_up(2);
-    let panes = FindPanes {
-        events: Some(&log),
-        ..FindPanes::default()
-    };
+    let panes = with_events(&log);
     let buf = render(&state, &view, &panes, 100, 30);
     find(&buf, "scrolled back 2 of 22");
     assert!(
@@ -449,16 +349,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     );
 
     // Narrow: seconds, and the tail of the id.
-    let buf = render(
-        &state,
-        &view,
-        &FindPanes {
-            events: Some(&log),
-            ..FindPanes::default()
-        },
-        60,
-        30,
-    );
+    let buf = render(&state, &view, &with_events(&log), 60, 30);
     assert!(
         line(&buf, footer - 1).starts_with("00:56:13 docker …610_0000eeee docker destroy"),
         "{}",
@@ -466,16 +357,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     );
 
     let empty = EventLog::default();
-    let buf = render(
-        &state,
-        &view,
-        &FindPanes {
-            events: Some(&empty),
-            ..FindPanes::default()
-        },
-        80,
-        24,
-    );
+    let buf = render(&state, &view, &with_events(&empty), 80, 24);
     find(&buf, "no observations yet");
     find(&buf, "0 kept · following");
 }
@@ -489,10 +371,7 @@ fn no_size_panics_and_small_screens_say_so() {
     view.sort_by(SortColumn::Age);
     type_text(&mut view, "!status:completed");
     view.refresh(&state, NOW);
-    let panes = FindPanes {
-        events: Some(&log),
-        ..FindPanes::default()
-    };
+    let panes = with_events(&log);
     let message = "terminal too small";
     for w in 1..=250u16 {
         for h in 1..=80u16 {
@@ -536,16 +415,7 @@ fn snapshot_80x24_filtered_sorted_with_events() {
     view.set_filter(filter("!status:completed"));
     view.sort_by(SortColumn::Age);
     view.refresh(&state, NOW);
-    let buf = render(
-        &state,
-        &view,
-        &FindPanes {
-            events: Some(&log),
-            ..FindPanes::default()
-        },
-        80,
-        24,
-    );
+    let buf = render(&state, &view, &with_events(&log), 80, 24);
     insta::assert_snapshot!(text(&buf));
 }
 
@@ -555,16 +425,7 @@ fn snapshot_40x10_typing_with_events() {
     let mut view = refreshed(&state);
     type_text(&mut view, "exit:1");
     view.refresh(&state, NOW);
-    let buf = render(
-        &state,
-        &view,
-        &FindPanes {
-            events: Some(&log),
-            ..FindPanes::default()
-        },
-        40,
-        10,
-    );
+    let buf = render(&state, &view, &with_events(&log), 40, 10);
     insta::assert_snapshot!(text(&buf));
 }
 

@@ -2,9 +2,16 @@
 //! Redis), rendered into ratatui's TestBackend and checked cell by cell,
 //! plus selection through actions, every terminal size, and a snapshot.
 
+mod common;
+
+use common::table::{
+    EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
+    status, up,
+};
+use common::{line, text};
 use evaltop::model::{
-    ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage, Observation,
-    RedisSnapshot, Rejection, Settings, Source, State, Status, StatusMessage, Ts,
+    ContainerAction, ContainerFacts, ContainerState, Observation, RedisSnapshot, Rejection,
+    Settings, Source, State, Status,
 };
 use evaltop::ui::{draw, page_size};
 use evaltop::view::{Action, TableView};
@@ -13,82 +20,6 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
-
-/// 2025-07-06T00:56:40Z: every time below is fixed relative to it, so the
-/// rendering is deterministic.
-const NOW: Ts = Ts(1_751_763_400_000);
-
-const EMPTY: &str = "eval_20250706_005610_0000eeee";
-const LOST: &str = "eval_20250706_005540_0000aaaa";
-const OVERDUE: &str = "eval_20250706_005529_0000bbbb";
-const QUIET: &str = "eval_20250706_005620_0000dddd";
-const HEALTHY: &str = "eval_20250706_005600_0000cccc";
-
-fn ago(secs: i64) -> Ts {
-    NOW.plus_millis(-secs * 1000)
-}
-
-fn facts(eval_id: &str, created_secs_ago: i64, executor: &str) -> ContainerFacts {
-    ContainerFacts {
-        container_id: format!("c_{eval_id}"),
-        eval_id: eval_id.to_string(),
-        state: Some(ContainerState::Running),
-        executor: Some(executor.to_string()),
-        created_at: Some(ago(created_secs_ago)),
-        timeout_secs: Some(30),
-        started_at: Some(ago(created_secs_ago)),
-        tty: Some(true),
-        inspected: true,
-        ..ContainerFacts::default()
-    }
-}
-
-fn event(eval_id: &str, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
-    Observation::DockerEvent(ContainerEvent {
-        container_id: format!("c_{eval_id}"),
-        eval_id: eval_id.to_string(),
-        action,
-        at,
-        executor: None,
-        created_at_label: None,
-        timeout_label: None,
-        signal: None,
-        exit_code_attr: exit,
-    })
-}
-
-fn status(channel: Status, eval_id: &str, executor: &str) -> Observation {
-    Observation::RedisStatus {
-        channel_status: channel,
-        message: StatusMessage {
-            eval_id: eval_id.to_string(),
-            status: Some(channel),
-            executor_id: Some(executor.to_string()),
-            ..StatusMessage::default()
-        },
-    }
-}
-
-fn finished(channel: Status, eval_id: &str, output: usize, exit: i64) -> Observation {
-    Observation::RedisStatus {
-        channel_status: channel,
-        message: StatusMessage {
-            eval_id: eval_id.to_string(),
-            status: Some(channel),
-            exit_code: Some(exit),
-            output_len: Some(output),
-            error_len: Some(0),
-            ..StatusMessage::default()
-        },
-    }
-}
-
-fn up(source: Source, detail: &str) -> Observation {
-    Observation::SourceUp {
-        source,
-        detail: detail.to_string(),
-    }
-}
 
 /// Five evaluations, one per case the table must tell apart.
 fn scenario() -> State {
@@ -145,15 +76,7 @@ fn scenario() -> State {
         Observation::DockerInspect(facts(EMPTY, 30, "executor-1")),
     );
     at(30, status(Status::Running, EMPTY, "executor-1"));
-    at(
-        29,
-        Observation::RedisLog(LogMessage {
-            eval_id: EMPTY.to_string(),
-            sequence: Some(1),
-            content: "Before error\n".to_string(),
-            ..LogMessage::default()
-        }),
-    );
+    at(29, printed(EMPTY, "Before error\n"));
     at(29, event(EMPTY, ContainerAction::Die, ago(29), Some(1)));
     at(28, finished(Status::Failed, EMPTY, 0, 1));
     at(27, event(EMPTY, ContainerAction::Destroy, ago(27), None));
@@ -182,28 +105,11 @@ fn render(state: &State, view: &TableView, width: u16, height: u16) -> Buffer {
     terminal.backend().buffer().clone()
 }
 
-fn line(buf: &Buffer, y: u16) -> String {
-    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y).trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The screen line that shows `id`.
 fn row_of(buf: &Buffer, id: &str) -> u16 {
     (0..buf.area.height)
         .find(|&y| line(buf, y).contains(id))
         .unwrap_or_else(|| panic!("{id} not on screen:\n{}", text(buf)))
-}
-
-fn refreshed(state: &State) -> TableView {
-    let mut view = TableView::default();
-    view.refresh(state, NOW);
-    view
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Shared by the view tests: the lost-completion scenario built from
 //! observations (no Docker, no Redis), the log documents and key rows the
-//! views are shown with, and helpers that draw a view into ratatui's
-//! TestBackend and read the screen back as text.
+//! views are shown with, the five evaluations of the table tests (in
+//! `table`), and helpers that draw a view into ratatui's TestBackend and
+//! read the screen back as text.
 
 #![allow(dead_code)]
 
@@ -285,4 +286,111 @@ pub fn help(rows: &[KeyHelp], scroll: u16, width: u16, height: u16) -> Buffer {
         })
         .expect("draw");
     terminal.backend().buffer().clone()
+}
+
+// ---- the table ----
+
+/// The table tests' five evaluations (empty failure with output, lost
+/// completion, overdue, quiet failure, healthy) and the observations they
+/// are built from, on a clock of their own: a separate module, so that its
+/// `NOW`, `event` and `status` do not clash with the lost-completion ones.
+pub mod table {
+    use evaltop::model::{
+        ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage, Observation,
+        Source, State, Status, StatusMessage, Ts,
+    };
+    use evaltop::view::TableView;
+
+    /// 2025-07-06T00:56:40Z: every time below is fixed relative to it, so
+    /// the rendering is deterministic.
+    pub const NOW: Ts = Ts(1_751_763_400_000);
+
+    pub const EMPTY: &str = "eval_20250706_005610_0000eeee";
+    pub const LOST: &str = "eval_20250706_005540_0000aaaa";
+    pub const OVERDUE: &str = "eval_20250706_005529_0000bbbb";
+    pub const QUIET: &str = "eval_20250706_005620_0000dddd";
+    pub const HEALTHY: &str = "eval_20250706_005600_0000cccc";
+
+    pub fn ago(secs: i64) -> Ts {
+        NOW.plus_millis(-secs * 1000)
+    }
+
+    pub fn facts(eval_id: &str, created_secs_ago: i64, executor: &str) -> ContainerFacts {
+        ContainerFacts {
+            container_id: format!("c_{eval_id}"),
+            eval_id: eval_id.to_string(),
+            state: Some(ContainerState::Running),
+            executor: Some(executor.to_string()),
+            created_at: Some(ago(created_secs_ago)),
+            timeout_secs: Some(30),
+            started_at: Some(ago(created_secs_ago)),
+            tty: Some(true),
+            inspected: true,
+            ..ContainerFacts::default()
+        }
+    }
+
+    pub fn event(eval_id: &str, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
+        Observation::DockerEvent(ContainerEvent {
+            container_id: format!("c_{eval_id}"),
+            eval_id: eval_id.to_string(),
+            action,
+            at,
+            executor: None,
+            created_at_label: None,
+            timeout_label: None,
+            signal: None,
+            exit_code_attr: exit,
+        })
+    }
+
+    pub fn status(channel: Status, eval_id: &str, executor: &str) -> Observation {
+        Observation::RedisStatus {
+            channel_status: channel,
+            message: StatusMessage {
+                eval_id: eval_id.to_string(),
+                status: Some(channel),
+                executor_id: Some(executor.to_string()),
+                ..StatusMessage::default()
+            },
+        }
+    }
+
+    pub fn finished(channel: Status, eval_id: &str, output: usize, exit: i64) -> Observation {
+        Observation::RedisStatus {
+            channel_status: channel,
+            message: StatusMessage {
+                eval_id: eval_id.to_string(),
+                status: Some(channel),
+                exit_code: Some(exit),
+                output_len: Some(output),
+                error_len: Some(0),
+                ..StatusMessage::default()
+            },
+        }
+    }
+
+    /// The first log line `eval_id` published.
+    pub fn printed(eval_id: &str, content: &str) -> Observation {
+        Observation::RedisLog(LogMessage {
+            eval_id: eval_id.to_string(),
+            sequence: Some(1),
+            content: content.to_string(),
+            ..LogMessage::default()
+        })
+    }
+
+    pub fn up(source: Source, detail: &str) -> Observation {
+        Observation::SourceUp {
+            source,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// A table view of `state` as it stands at `NOW`.
+    pub fn refreshed(state: &State) -> TableView {
+        let mut view = TableView::default();
+        view.refresh(state, NOW);
+        view
+    }
 }

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::support::docker::{
     ContainerSpec, EngineProxy, TestContainer, TestImage, unique_eval_id, unique_executor,
 };
+use crate::support::platform::execute;
 
 /// How long any one expectation may take to come true.
 const WAIT: Duration = Duration::from_secs(20);
@@ -315,13 +316,8 @@ async fn a_removed_container_is_destroyed_and_leaves_the_list() {
     let mut watch = Watch::start(None, &[&executor]);
     watch.connected().await;
 
-    let eval_id = unique_eval_id();
-    let container = TestContainer::start(
-        &docker,
-        &image,
-        &ContainerSpec::new(&eval_id, &executor, "exit 0"),
-    )
-    .await;
+    let container = execute(&docker, &image, &executor, "exit 0").await;
+    let eval_id = container.eval_id.clone();
     let id = container.id.as_str();
     watch
         .until("a list holding the container", |s| listed(s, id))
@@ -492,12 +488,7 @@ async fn a_lost_engine_is_reported_and_what_happened_meanwhile_is_caught_up() {
     watch.connected().await;
 
     // An event before the cut: the next stream starts from it.
-    let before = TestContainer::start(
-        &docker,
-        &image,
-        &ContainerSpec::new(&unique_eval_id(), &executor, "exit 0"),
-    )
-    .await;
+    let before = execute(&docker, &image, &executor, "exit 0").await;
     watch
         .until("die before the cut", |s| {
             event(s, &before.id, ContainerAction::Die)
@@ -519,13 +510,8 @@ async fn a_lost_engine_is_reported_and_what_happened_meanwhile_is_caught_up() {
         .await;
 
     // Dies while nobody watches.
-    let eval_id = unique_eval_id();
-    let meanwhile = TestContainer::start(
-        &docker,
-        &image,
-        &ContainerSpec::new(&eval_id, &executor, "echo while-away; exit 2"),
-    )
-    .await;
+    let meanwhile = execute(&docker, &image, &executor, "echo while-away; exit 2").await;
+    let eval_id = meanwhile.eval_id.clone();
     assert_eq!(meanwhile.wait_exit(&docker).await, 2);
     assert_eq!(ups(&watch.seen), 1);
 

@@ -5,7 +5,8 @@ mod support;
 
 mod check_cli;
 mod docker_source;
-mod effects;
+mod effects_docker;
+mod effects_redis;
 mod record;
 mod redis_source;
 mod scenarios;

@@ -22,7 +22,7 @@ use crate::support::docker::{
     ContainerSpec, TestContainer, TestImage, docker, unique_eval_id, unique_executor,
 };
 use crate::support::evaltop::flags_of;
-use crate::support::platform::{complete, failure, mark_running};
+use crate::support::platform::{complete, execute, failure, mark_running, stage};
 use crate::support::redis::RedisServer;
 
 const GRACE: Duration = Duration::from_secs(2);
@@ -159,23 +159,21 @@ async fn a_recorded_live_run_replays_to_the_same_state_and_flags() {
     .await;
 
     let lost_id = unique_eval_id();
-    let lost = TestContainer::create(
+    let lost = stage(
+        &server,
         &docker,
         &image,
         &ContainerSpec::new(&lost_id, &executor, INCIDENT_SCRIPT).tty(true),
     )
     .await;
-    mark_running(&server, &lost_id, &executor, &lost.id, 30).await;
-    lost.begin(&docker).await;
     let done_id = unique_eval_id();
-    let done = TestContainer::create(
+    let done = stage(
+        &server,
         &docker,
         &image,
         &ContainerSpec::new(&done_id, &executor, INCIDENT_SCRIPT),
     )
     .await;
-    mark_running(&server, &done_id, &executor, &done.id, 30).await;
-    done.begin(&docker).await;
     let over_id = unique_eval_id();
     let over = TestContainer::start(
         &docker,
@@ -313,13 +311,8 @@ async fn events_write_both_sources_live_stream() {
     let writer =
         tokio::spawn(async move { record::write_events(recorder, &mut observations).await });
 
-    let eval_id = unique_eval_id();
-    let container = TestContainer::start(
-        &docker,
-        &image,
-        &ContainerSpec::new(&eval_id, &executor, "exit 0"),
-    )
-    .await;
+    let container = execute(&docker, &image, &executor, "exit 0").await;
+    let eval_id = container.eval_id.clone();
     container.wait_exit(&docker).await;
     server
         .publish(

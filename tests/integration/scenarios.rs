@@ -7,11 +7,9 @@ use std::time::Duration;
 use evaltop::model::{ContainerState, Flag, FlagKind, Severity};
 use serde_json::json;
 
-use crate::support::docker::{
-    ContainerSpec, TestContainer, TestImage, docker, unique_eval_id, unique_executor,
-};
+use crate::support::docker::{ContainerSpec, TestImage, docker, unique_eval_id, unique_executor};
 use crate::support::evaltop::Evaltop;
-use crate::support::platform::{complete, failure, mark_running};
+use crate::support::platform::{complete, execute, failure, stage};
 use crate::support::redis::RedisServer;
 
 const GRACE: Duration = Duration::from_secs(2);
@@ -54,37 +52,35 @@ async fn incidents_are_flagged_live_and_from_a_cold_start() {
 
     // (a) The incident: a fast failure whose completion is never published.
     let lost_id = unique_eval_id();
-    let lost = TestContainer::create(
+    let lost = stage(
+        &redis,
         &docker,
         &image,
         &ContainerSpec::new(&lost_id, &executor, INCIDENT_SCRIPT),
     )
     .await;
-    mark_running(&redis, &lost_id, &executor, &lost.id, 30).await;
-    lost.begin(&docker).await;
 
     // (b) The same failure, with its completion published and the container
     // removed, as a healthy executor does.
     let done_id = unique_eval_id();
-    let done = TestContainer::create(
+    let done = stage(
+        &redis,
         &docker,
         &image,
         &ContainerSpec::new(&done_id, &executor, INCIDENT_SCRIPT),
     )
     .await;
-    mark_running(&redis, &done_id, &executor, &done.id, 30).await;
-    done.begin(&docker).await;
 
-    // (c) A container that runs past its timeout label.
+    // (c) A container that runs past its timeout label (kept, running, to
+    // the end of the test).
     let over_id = unique_eval_id();
-    let over = TestContainer::create(
+    let _over = stage(
+        &redis,
         &docker,
         &image,
         &ContainerSpec::new(&over_id, &executor, "sleep 120").timeout("1"),
     )
     .await;
-    mark_running(&redis, &over_id, &executor, &over.id, 1).await;
-    over.begin(&docker).await;
 
     assert_eq!(done.wait_exit(&docker).await, 1);
     complete(
@@ -172,14 +168,13 @@ async fn empty_failures_are_alarms_only_with_evidence_of_output() {
     ];
     for (script, exit_code, severity) in cases {
         let eval_id = unique_eval_id();
-        let container = TestContainer::create(
+        let container = stage(
+            &redis,
             &docker,
             &image,
             &ContainerSpec::new(&eval_id, &executor, script),
         )
         .await;
-        mark_running(&redis, &eval_id, &executor, &container.id, 30).await;
-        container.begin(&docker).await;
         assert_eq!(container.wait_exit(&docker).await, exit_code);
         evaltop
             .pump_until(
@@ -223,13 +218,8 @@ async fn a_stale_running_entry_is_flagged() {
     let docker = docker().await;
     let image = TestImage::import(&docker).await;
     let executor = unique_executor();
-    let eval_id = unique_eval_id();
-    let container = TestContainer::start(
-        &docker,
-        &image,
-        &ContainerSpec::new(&eval_id, &executor, "exit 0"),
-    )
-    .await;
+    let container = execute(&docker, &image, &executor, "exit 0").await;
+    let eval_id = container.eval_id.clone();
     container.wait_exit(&docker).await;
     container.remove();
     let _: i64 = redis

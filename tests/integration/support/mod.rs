@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod effects;
 pub mod evaltop;
 pub mod platform;
 pub mod redis;

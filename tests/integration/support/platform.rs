@@ -1,11 +1,45 @@
 //! The platform's side of a scenario, done as its services do it: the
 //! storage service announcing `evaluation:running`, the storage worker
-//! setting and clearing the running keys, the executor publishing the
-//! completion and removing the container.
+//! setting and clearing the running keys, the executor starting the
+//! container, publishing the completion and removing the container.
 
+use bollard::Docker;
 use serde_json::{Value, json};
 
+use super::docker::{ContainerSpec, TestContainer, TestImage, unique_eval_id};
 use super::redis::RedisServer;
+
+/// An evaluation started as the platform starts it: the executor creates
+/// the container with its labels, the evaluation is marked running (see
+/// `mark_running`, with the spec's timeout label), then the container
+/// starts, so that the keys are there before anything can end.
+pub async fn stage(
+    redis: &RedisServer,
+    docker: &Docker,
+    image: &TestImage,
+    spec: &ContainerSpec,
+) -> TestContainer {
+    let container = TestContainer::create(docker, image, spec).await;
+    let timeout = spec
+        .timeout
+        .parse()
+        .unwrap_or_else(|e| panic!("timeout label {:?}: {e}", spec.timeout));
+    mark_running(redis, &spec.eval_id, &spec.executor, &container.id, timeout).await;
+    container.begin(docker).await;
+    container
+}
+
+/// A fresh evaluation's container, created and started by `executor` with
+/// nothing on Redis's side.
+pub async fn execute(
+    docker: &Docker,
+    image: &TestImage,
+    executor: &str,
+    script: &str,
+) -> TestContainer {
+    let spec = ContainerSpec::new(&unique_eval_id(), executor, script);
+    TestContainer::start(docker, image, &spec).await
+}
 
 /// The storage service's `evaluation:running` and the storage worker's
 /// keys: `running_evaluations` and `eval:{id}:running` (TTL timeout + 60 s).
