@@ -11,7 +11,7 @@ use crate::model::{
     LogMessage, Observation, Rejection, Source, Status, StatusMessage, StorageMessage, Ts,
 };
 use crate::names::Names;
-use crate::sanitize::{clean, clean_line};
+use crate::sanitize::{clean, clean_id, clean_line};
 
 /// How much of an error text a record keeps to show.
 const ERROR_EXCERPT_CHARS: usize = 160;
@@ -139,18 +139,21 @@ fn decode_status(fields: &Fields) -> Result<StatusMessage, String> {
 fn decode_log(fields: &Fields, channel_id: &str) -> Result<LogMessage, String> {
     // The channel names the evaluation; a payload that names another one
     // is suspicious, but the channel is what the executor addressed.
-    let eval_id = match fields.string("eval_id")? {
+    let channel_id = clean_id(channel_id);
+    let eval_id = match fields.string("eval_id")?.map(|id| clean_id(&id)) {
         Some(id) if !id.is_empty() => id,
-        _ => channel_id.to_string(),
+        _ => channel_id.clone(),
     };
     if eval_id != channel_id {
         return Err(format!(
-            "field `eval_id` {:?} differs from the channel's id",
-            clean_line(&eval_id)
+            "field `eval_id` {eval_id:?} differs from the channel's id"
         ));
     }
+    if eval_id.is_empty() {
+        return Err("the channel names no evaluation".to_string());
+    }
     Ok(LogMessage {
-        eval_id: clean_line(&eval_id),
+        eval_id,
         sequence: fields.integer("sequence")?,
         content: clean(&fields.string("content")?.unwrap_or_default()),
         is_heartbeat: fields.boolean("is_heartbeat")?.unwrap_or(false),
@@ -207,8 +210,13 @@ impl Fields<'_> {
     fn eval_id(&self) -> Result<String, String> {
         match self.get("eval_id") {
             None => Err("no `eval_id`".to_string()),
-            Some(Value::String(id)) if !id.trim().is_empty() => Ok(clean_line(id)),
-            Some(Value::String(_)) => Err("field `eval_id` is empty".to_string()),
+            Some(Value::String(id)) => {
+                let id = clean_id(id);
+                if id.is_empty() {
+                    return Err("field `eval_id` is empty".to_string());
+                }
+                Ok(id)
+            }
             Some(other) => Err(Self::wrong("eval_id", "string", other)),
         }
     }

@@ -56,6 +56,13 @@ pub fn clean_line(text: &str) -> String {
     out
 }
 
+/// An identifier (eval id, label value, key part) as every source stores
+/// it: sanitised to one line, then trimmed, so that Docker's and Redis's
+/// copies of the same id always compare equal. Empty means "none".
+pub fn clean_id(text: &str) -> String {
+    clean_line(text).trim().to_string()
+}
+
 /// Sanitises text; the result holds no control character but `\n`.
 pub fn sanitize(text: &str, max_line: usize) -> String {
     let mut out = String::with_capacity(text.len());
@@ -177,7 +184,9 @@ impl LineWriter {
         }
         out.push(c);
         self.bytes += c.len_utf8();
-        self.columns += 1;
+        // Display columns, so that a tab after wide or combining
+        // characters still lands on the next tab stop.
+        self.columns += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
     }
 
     fn tab(&mut self, out: &mut String) {
@@ -251,6 +260,14 @@ mod tests {
     fn tabs_expand_to_columns() {
         assert_eq!(clean("a\tb"), "a       b");
         assert_eq!(clean("abcdefgh\tz"), "abcdefgh        z");
+    }
+
+    #[test]
+    fn tabs_count_display_columns() {
+        // 中 is two columns wide: the tab fills to column 8 with 6 spaces.
+        assert_eq!(clean("中\tx"), "中      x");
+        // A combining accent takes no column.
+        assert_eq!(clean("e\u{301}\tx"), "e\u{301}       x");
     }
 
     #[test]

@@ -181,6 +181,16 @@ fn ids_and_texts_are_sanitised_on_entry() {
 }
 
 #[test]
+fn ids_are_read_alike_everywhere_and_never_empty_after_cleaning() {
+    let (_, m) = status_message("evaluation:running", r#"{"eval_id":"  e1 \t"}"#);
+    assert_eq!(m.eval_id, "e1", "trimmed as Docker's labels are");
+    let reason = rejected_reason("evaluation:running", r#"{"eval_id":"\u001b[2J"}"#);
+    assert!(reason.contains("empty"), "{reason}");
+    let reason = rejected_reason("evaluation:\u{1b}[2J:logs", r#"{"content":"x"}"#);
+    assert!(reason.contains("names no evaluation"), "{reason}");
+}
+
+#[test]
 fn channels_outside_the_contract_are_ignored_not_rejected() {
     assert_eq!(decode_default("evaluation:stats", "garbage"), None);
 }

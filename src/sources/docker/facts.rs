@@ -9,7 +9,7 @@ use bollard::models::{ContainerInspectResponse, ContainerSummary, EventMessage};
 use crate::model::merge::parse_secs;
 use crate::model::{ContainerAction, ContainerEvent, ContainerFacts, ContainerState, Ts};
 use crate::names::Names;
-use crate::sanitize::clean_line;
+use crate::sanitize::{clean_id, clean_line};
 
 /// The platform's labels on one container (or one event's attributes),
 /// sanitised: labels are text that came from outside.
@@ -22,7 +22,7 @@ struct Labels {
 }
 
 fn labels(names: &Names, map: Option<&HashMap<String, String>>) -> Labels {
-    let get = |key: &str| map.and_then(|m| m.get(key)).map(|v| clean_line(v.trim()));
+    let get = |key: &str| map.and_then(|m| m.get(key)).map(|v| clean_id(v));
     Labels {
         eval_id: get(&names.label_eval_id).unwrap_or_default(),
         executor: get(&names.label_executor).filter(|v| !v.is_empty()),

@@ -13,7 +13,7 @@ use super::RedisError;
 use crate::model::merge::parse_secs;
 use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source, Ts};
 use crate::names::Names;
-use crate::sanitize::clean_line;
+use crate::sanitize::{clean_id, clean_line};
 
 /// Keys asked for per SCAN step: a hint to the server, which may return
 /// more or fewer.
@@ -75,7 +75,7 @@ async fn read_running_set(
     };
     let mut ids: Vec<String> = members
         .into_iter()
-        .filter_map(|member| bytes_of(member).map(|b| clean_line(&String::from_utf8_lossy(&b))))
+        .filter_map(|member| bytes_of(member).map(|b| clean_id(&String::from_utf8_lossy(&b))))
         .filter(|id| !id.is_empty())
         .collect();
     ids.sort_unstable();
@@ -203,7 +203,7 @@ async fn scan_ids(
         .filter_map(|key| {
             let text = String::from_utf8_lossy(&key);
             let id = Names::id_in_key(pattern, &text)?;
-            let id = clean_line(id);
+            let id = clean_id(id);
             (!id.is_empty()).then_some((id, key))
         })
         .collect();
