@@ -9,7 +9,6 @@ mod filter_bar;
 mod footer;
 mod header;
 pub mod help;
-pub mod keys;
 pub mod logs;
 pub mod screen;
 mod table;

@@ -33,10 +33,9 @@ pub use sort::{Sort, SortColumn};
 use crate::model::health::worst;
 use crate::model::{EvalId, EvalRecord, Flag, HealthContext, Severity, State, Status, Ts, assess};
 
-/// What the user asked the table to do.
+/// How the user moves in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    Quit,
     Up,
     Down,
     PageUp,
@@ -185,7 +184,6 @@ impl TableView {
         let page = page.max(1);
         let current = self.selected_index().unwrap_or(0);
         let index = match action {
-            Action::Quit => return,
             Action::Up => current.saturating_sub(1),
             Action::Down => current.saturating_add(1),
             Action::PageUp => current.saturating_sub(page),

@@ -194,8 +194,6 @@ fn moves_clamp_at_both_ends_and_pages_scroll() {
     view.apply(Action::Top, 5);
     assert_eq!(view.selected_index(), Some(0));
     assert_eq!(view.visible_range(5), 0..5);
-    view.apply(Action::Quit, 5);
-    assert_eq!(view.selected_index(), Some(0));
 }
 
 #[test]
