@@ -131,8 +131,10 @@ impl LiveLogs {
         Some(log)
     }
 
-    /// Records one message of `eval_id` received at `at`.
-    pub fn push(&mut self, eval_id: &str, at: Ts, content: &str, is_heartbeat: bool) {
+    /// Records one message of `eval_id` received at `at`. An owned
+    /// `content` is kept without a copy (its spare capacity trimmed, so
+    /// that the bounds count what is held).
+    pub fn push(&mut self, eval_id: &str, at: Ts, content: impl Into<String>, is_heartbeat: bool) {
         let id = match self.logs.get_key_value(eval_id) {
             Some((id, _)) => id.clone(),
             None => EvalId::from(eval_id),
@@ -145,20 +147,20 @@ impl LiveLogs {
             log.last_heartbeat = Some(at);
             return;
         }
+        let mut content: String = content.into();
         if content.is_empty() {
             return;
         }
         // A message larger than the whole bound keeps its tail.
-        let content = if content.len() > per_eval {
+        if content.len() > per_eval {
             let mut cut = content.len() - per_eval;
             while !content.is_char_boundary(cut) {
                 cut += 1;
             }
             log.evicted_bytes += cut as u64;
-            &content[cut..]
-        } else {
-            content
-        };
+            content.drain(..cut);
+        }
+        content.shrink_to_fit();
         while log.bytes + content.len() > per_eval {
             match log.pop_front() {
                 Some(chunk) => {
@@ -170,13 +172,10 @@ impl LiveLogs {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        log.bytes += content.len();
-        log.chunks.push_back(LiveChunk {
-            at,
-            content: content.to_string(),
-            seq,
-        });
-        self.total += content.len();
+        let len = content.len();
+        log.bytes += len;
+        log.chunks.push_back(LiveChunk { at, content, seq });
+        self.total += len;
         self.chunk_count += 1;
         self.order.push_back((seq, id));
         self.evict_globally();
@@ -209,9 +208,21 @@ impl LiveLogs {
             return;
         }
         let logs = &self.logs;
+        // Entries of one evaluation come in runs (a chatty one is what
+        // fills the queue): its log is looked up once per run, not per entry.
+        let mut last: Option<(EvalId, Option<u64>)> = None;
         self.order.retain(|(seq, id)| {
-            logs.get(id)
-                .is_some_and(|log| log.chunks.front().is_some_and(|front| front.seq <= *seq))
+            let front = match &last {
+                Some((prev, front)) if std::sync::Arc::ptr_eq(prev, id) => *front,
+                _ => {
+                    let front = logs
+                        .get(id)
+                        .and_then(|log| log.chunks.front().map(|chunk| chunk.seq));
+                    last = Some((id.clone(), front));
+                    front
+                }
+            };
+            front.is_some_and(|front| front <= *seq)
         });
     }
 }
@@ -274,6 +285,22 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_message_is_kept_without_its_spare_capacity() {
+        // The bounds count bytes of content: what is held must be no more.
+        let mut logs = limits(100, 100);
+        let mut owned = String::with_capacity(4096);
+        owned.push_str("line\n");
+        logs.push("a", Ts(1), owned, false);
+        let chunk = logs.get("a").unwrap().chunks().next().unwrap();
+        assert_eq!(chunk.content, "line\n");
+        assert!(
+            chunk.content.capacity() < 64,
+            "{}",
+            chunk.content.capacity()
+        );
+    }
+
+    #[test]
     fn the_total_bound_evicts_the_oldest_across_evaluations() {
         let mut logs = limits(100, 20);
         logs.push("a", Ts(1), "a1a1a\n", false); // 6
@@ -295,7 +322,7 @@ mod tests {
         let mut logs = limits(1024, 8 * 1024);
         for i in 0..20_000u32 {
             let id = format!("e{}", i % 37);
-            logs.push(&id, Ts(i64::from(i)), &format!("line {i}\n"), false);
+            logs.push(&id, Ts(i64::from(i)), format!("line {i}\n"), false);
             assert!(logs.total_bytes() <= 8 * 1024);
         }
         for i in 0..37 {
@@ -328,7 +355,7 @@ mod tests {
         assert_eq!(logs.remove("a").unwrap().text(), "aaaa\n");
         assert_eq!(logs.total_bytes(), 5);
         // Its stale order entry is skipped, not mistaken for b's chunk.
-        logs.push("c", Ts(3), &"c".repeat(95), false);
+        logs.push("c", Ts(3), "c".repeat(95), false);
         assert_eq!(logs.get("b").unwrap().text(), "bbbb\n");
         logs.push("c", Ts(4), "c", false);
         assert_eq!(logs.get("b").unwrap().text(), "");

@@ -152,8 +152,16 @@ impl State {
         if event.eval_id.is_empty() || event.container_id.is_empty() {
             return;
         }
-        let created_at = event.created_at_label.as_deref().and_then(Ts::parse);
         let record = self.record_mut(&event.eval_id, now);
+        // Parsing the label costs about a fifth of an event: only a new
+        // container side, or one without the label yet, needs it.
+        let needs_created = record
+            .docker
+            .as_ref()
+            .is_none_or(|d| d.container_id != event.container_id || d.created_at_label.is_none());
+        let created_at = needs_created
+            .then(|| event.created_at_label.as_deref().and_then(Ts::parse))
+            .flatten();
         let duplicate = record.timeline.iter().any(|entry| {
             entry.source == Source::Docker
                 && entry.at == event.at
@@ -272,12 +280,10 @@ impl State {
     }
 
     fn apply_log(&mut self, message: LogMessage, now: Ts) {
-        self.live_logs.push(
-            &message.eval_id,
-            now,
-            &message.content,
-            message.is_heartbeat,
-        );
+        let bytes = message.content.len() as u64;
+        // The content moves into the buffer: no copy per message.
+        self.live_logs
+            .push(&message.eval_id, now, message.content, message.is_heartbeat);
         let record = self.record_mut(&message.eval_id, now);
         let redis = &mut record.redis;
         fill(&mut redis.executor_id, &message.executor_id);
@@ -286,7 +292,7 @@ impl State {
             redis.heartbeats += 1;
         } else {
             redis.log_messages += 1;
-            redis.log_bytes += message.content.len() as u64;
+            redis.log_bytes += bytes;
         }
         let first = redis.log_messages == 1 && !message.is_heartbeat;
         let final_now = message.is_final && !redis.final_log_seen;
