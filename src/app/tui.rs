@@ -20,9 +20,11 @@ use crate::ui;
 /// Observations applied before a frame is drawn, at most: enough to drain a
 /// burst, few enough that keys stay responsive during a flood.
 const DRAIN_BATCH: usize = 20_000;
-/// Refreshing the table costs O(records); during a flood it runs at most
-/// this often, which still shows a die event well within 50 ms.
+/// Refreshing the table (flags, order) costs O(records): about 80 ms at
+/// 100,000 (BENCHMARKS.md). During a flood it runs at most this often, and
+/// never more than a fifth of the time.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(25);
+const REFRESH_SHARE: u32 = 4;
 
 /// Restores the terminal however the loop ends (errors included; panics
 /// are covered by ratatui's panic hook).
@@ -63,21 +65,28 @@ pub async fn run(
     let (outcome_tx, mut outcomes) = mpsc::channel::<Outcome>(256);
 
     let mut last_refresh = Instant::now() - MIN_REFRESH_INTERVAL;
+    let mut refresh_every = MIN_REFRESH_INTERVAL;
     let mut redraw = true;
     loop {
         let now = feed.now();
         console.replay = feed.status();
-        if console.needs_refresh() && last_refresh.elapsed() >= MIN_REFRESH_INTERVAL {
-            console.refresh_if_needed(now);
-            last_refresh = Instant::now();
-            redraw = true;
-        }
+        // Draw first: the cells read the records, so a container's death
+        // shows at once; the refresh (flags, order) follows.
         if redraw {
             terminal
                 .draw(|frame| ui::screen::draw_console(frame, &console, now))
                 .wrap_err("cannot draw")?;
         }
-        let refresh_at = last_refresh + MIN_REFRESH_INTERVAL;
+        if console.needs_refresh() && last_refresh.elapsed() >= refresh_every {
+            let started = Instant::now();
+            console.refresh_if_needed(now);
+            last_refresh = Instant::now();
+            refresh_every = MIN_REFRESH_INTERVAL.max((last_refresh - started) * REFRESH_SHARE);
+            terminal
+                .draw(|frame| ui::screen::draw_console(frame, &console, now))
+                .wrap_err("cannot draw")?;
+        }
+        let refresh_at = last_refresh + refresh_every;
         let input = tokio::select! {
             received = feed.next() => {
                 let Some(first) = received else { break };
