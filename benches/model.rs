@@ -7,6 +7,10 @@
 //! `cargo bench --bench model` runs everything (release profile); the heap
 //! report is printed first, then criterion's groups.
 
+mod support;
+
+use support::{T0_MS, eval_id, mix};
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
@@ -80,22 +84,11 @@ fn heap() -> (isize, isize) {
 // ---------------------------------------------------------------------------
 // Observations shaped like the platform's.
 
-/// 2025-07-06T00:55:15Z.
-const T0_MS: i64 = 1_751_763_315_000;
 /// Evaluations in flight at once: their steps are interleaved, as the
 /// sources deliver them, rather than one evaluation's whole life at a time.
 const IN_FLIGHT: usize = 500;
 /// Steps of one evaluation's life (`step`).
 const STEPS: usize = 12;
-
-fn mix(i: usize) -> u32 {
-    (i as u32).wrapping_mul(0x9E37_79B9) ^ 0x529f_833e
-}
-
-/// An id in the platform's shape: `eval_20250706_005515_529f833e`.
-fn eval_id(i: usize) -> String {
-    format!("eval_20250706_{:06}_{:08x}", i % 1_000_000, mix(i))
-}
 
 /// A full 64-hex container id.
 fn container_id(i: usize) -> String {

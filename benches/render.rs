@@ -6,6 +6,10 @@
 //!
 //! `cargo bench --bench render` runs everything (release profile).
 
+mod support;
+
+use support::{T0_MS, eval_id, mix};
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -23,22 +27,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
-/// 2025-07-06T00:55:15Z: the sources connect and read everything here.
-const T0_MS: i64 = 1_751_763_315_000;
 /// The screen is drawn two hours later.
 const NOW: Ts = Ts(T0_MS + 2 * 3600 * 1000);
 const WIDTH: u16 = 200;
 /// Evaluations tracked in the large cases.
 const BIG: usize = 100_000;
 const HEIGHT: u16 = 50;
-
-fn mix(i: usize) -> u32 {
-    (i as u32).wrapping_mul(0x9E37_79B9) ^ 0x529f_833e
-}
-
-fn eval_id(i: usize) -> String {
-    format!("eval_20250706_{:06}_{:08x}", i % 1_000_000, mix(i))
-}
 
 fn container_id(i: usize) -> String {
     format!("{:08x}{:056x}", mix(i), i as u128)
