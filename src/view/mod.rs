@@ -14,12 +14,6 @@ pub mod quick;
 pub mod sort;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_event_log;
-#[cfg(test)]
-mod tests_filter;
-#[cfg(test)]
-mod tests_find;
 
 use std::ops::Range;
 

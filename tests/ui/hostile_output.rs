@@ -47,7 +47,7 @@ macro_rules! case {
     ($name:literal, $rows:expr, $hides:expr) => {
         Case {
             name: $name,
-            bytes: Cow::Borrowed(include_bytes!(concat!("hostile/", $name, ".bin"))),
+            bytes: Cow::Borrowed(include_bytes!(concat!("../hostile/", $name, ".bin"))),
             rows: $rows,
             hides: $hides,
         }

@@ -2,7 +2,6 @@
 //! search highlighting, wrapping, timestamps, untrusted text, large logs,
 //! and saving to a file.
 
-mod common;
 
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use evaltop::view::log_view::{LogDocument, LogView, default_file_name};
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
-use common::{ID, NOW, captured, doc_of, fetched, find, line, logs, long_doc, text, tm, vp};
+use crate::common::{ID, NOW, captured, doc_of, fetched, find, line, logs, long_doc, text, tm, vp};
 
 /// Cells of row `y` with the background `bg`, as text.
 fn cells_with_bg(buf: &Buffer, y: u16, bg: Color) -> String {

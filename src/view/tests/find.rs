@@ -2,7 +2,7 @@
 //! hidden counts, quick views with their counts, every sort order and its
 //! reverse, and the filter bar's editing.
 
-use super::*;
+use crate::view::*;
 use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
 
 const NOW: Ts = Ts(1_751_763_400_000);

@@ -1,7 +1,7 @@
 //! The events log: one line per observation, worded once; bounded; and a
 //! scroll position that stays on what the reader is looking at.
 
-use super::*;
+use crate::view::*;
 use crate::model::{
     ContainerAction, ContainerEvent, Observation, RedisSnapshot, Rejection, Source, StatusMessage,
 };

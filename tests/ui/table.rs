@@ -2,13 +2,12 @@
 //! Redis), rendered into ratatui's TestBackend and checked cell by cell,
 //! plus selection through actions, every terminal size, and a snapshot.
 
-mod common;
 
-use common::table::{
+use crate::common::table::{
     EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
     status, up,
 };
-use common::{line, text};
+use crate::common::{line, text};
 use evaltop::model::{
     ContainerAction, ContainerFacts, ContainerState, Observation, RedisSnapshot, Rejection,
     Settings, Source, State, Status,

@@ -1,7 +1,7 @@
 //! The filter language: every predicate, negation, free text, quoting,
 //! alternatives, and the error each bad term gives.
 
-use super::filter::Filter;
+use crate::view::filter::Filter;
 use crate::model::{
     ContainerState, DockerSide, EvalRecord, Flag, FlagKind, HealthContext, Status, Ts, assess,
 };

@@ -1,7 +1,7 @@
 //! Ordering, counts, selection and scrolling of the table's view model,
 //! on records built field by field (the merge rules have their own tests).
 
-use super::*;
+use crate::view::*;
 use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
 
 const NOW: Ts = Ts(1_751_763_400_000);

@@ -1,7 +1,6 @@
 //! The log viewer's state: search with n/N, following, eviction of a live
 //! buffer's head, scroll clamping (wrapped and sideways) and the `/` prompt.
 
-mod common;
 
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use evaltop::actions::LogOrigin;
 use evaltop::model::StreamKind;
 use evaltop::view::log_view::{LogDocument, LogLine, LogView, Viewport};
 
-use common::{ID, fetched, line, logs, long_doc, vp};
+use crate::common::{ID, fetched, line, logs, long_doc, vp};
 
 fn numbered(n: usize) -> LogDocument {
     let mut doc = LogDocument::live(Arc::from(ID), 1_000);

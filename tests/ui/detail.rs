@@ -2,7 +2,6 @@
 //! ratatui's TestBackend, both sources side by side, the flag explained,
 //! phases and timeline, checked cell by cell where style carries meaning.
 
-mod common;
 
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use evaltop::view::detail_view::{DetailView, phases, timeline};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
-use common::{
+use crate::common::{
     ID, NOW, detail, find, flags, line, lost_completion, record, status, terminal, text, tm,
 };
 

@@ -5,13 +5,12 @@
 //! observations (no Docker, no Redis). Times are fixed, so snapshots need
 //! no filtering.
 
-mod common;
 
-use common::table::{
+use crate::common::table::{
     EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
     status, up,
 };
-use common::{find, line, text};
+use crate::common::{find, line, text};
 use evaltop::model::FlagKind;
 use evaltop::model::{
     ContainerAction, Observation, RedisSnapshot, Rejection, Settings, Source, State, Status,

@@ -1,13 +1,12 @@
 //! The help screen as drawn: every key by context, long descriptions
 //! wrapped under themselves, and scrolling when it does not fit.
 
-mod common;
 
 use evaltop::ui::help::max_scroll as help_max_scroll;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
-use common::{find, help, help_rows, text};
+use crate::common::{find, help, help_rows, text};
 
 #[test]
 fn help_lists_every_key_by_context() {

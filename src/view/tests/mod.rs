@@ -1,0 +1,6 @@
+//! The view models' unit tests, one file per view model.
+
+mod event_log;
+mod filter;
+mod find;
+mod table;
