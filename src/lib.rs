@@ -15,3 +15,6 @@ pub mod sanitize;
 pub mod sources;
 pub mod ui;
 pub mod view;
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use crate::actions::{
     ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
     prefilled_reason, refusal,
 };
-use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration};
+use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration, short_container_id};
 use crate::view::log_view::{LogDocument, LogView};
 
 /// Targets listed one by one in a dialog; the rest are counted.
@@ -145,7 +145,7 @@ impl Console {
             let state = record.container_state().map_or("unknown", |s| s.name());
             parts.push(format!(
                 "container {} {state}",
-                &container[..container.len().min(12)]
+                short_container_id(container)
             ));
         }
         if let Some(status) = record.redis.status {

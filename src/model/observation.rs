@@ -13,6 +13,13 @@ use super::time::Ts;
 /// records all name the same ids.
 pub type EvalId = Arc<str>;
 
+/// Docker's short form of a container id: its first 12 characters. The id
+/// may come from a payload rather than from Docker, so it is cut on a
+/// character, never a byte.
+pub fn short_container_id(id: &str) -> &str {
+    id.char_indices().nth(12).map_or(id, |(cut, _)| &id[..cut])
+}
+
 /// Where a fact came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

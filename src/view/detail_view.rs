@@ -6,7 +6,7 @@
 use crate::model::health::OrphanKind;
 use crate::model::{
     ContainerAction, ContainerState, EvalId, EvalRecord, Flag, Happening, Source, Status, Ts,
-    human_duration,
+    human_duration, short_container_id,
 };
 
 /// The detail view of one evaluation.
@@ -403,10 +403,6 @@ fn known<T: ToString>(label: &'static str, value: Option<T>) -> Fact {
     }
 }
 
-fn short_id(id: &str) -> String {
-    id.chars().take(12).collect()
-}
-
 /// What Redis says: the status that stands, the terminal event's fields,
 /// and the keys present with their TTLs.
 pub fn redis_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
@@ -427,7 +423,10 @@ pub fn redis_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
     let mut facts = vec![
         status,
         known("executor", r.executor_id.as_deref()),
-        known("container", r.container_id.as_deref().map(short_id)),
+        known(
+            "container",
+            r.container_id.as_deref().map(short_container_id),
+        ),
         known("timeout", r.timeout_secs.map(|t| format!("{t}s"))),
         known("exit code", r.exit_code),
         known("output", bytes(r.output_len)),
@@ -520,7 +519,11 @@ pub fn docker_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
         None => Tone::Dim,
     };
     let mut facts = vec![
-        fact("container", short_id(&d.container_id), Tone::Plain),
+        fact(
+            "container",
+            short_container_id(&d.container_id),
+            Tone::Plain,
+        ),
         fact(
             "state",
             d.state.map_or("unknown", ContainerState::name),

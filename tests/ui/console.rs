@@ -206,3 +206,31 @@ fn no_size_panics_with_a_dialog_or_help_open() {
         }
     }
 }
+
+/// A container id from a payload is cut on a character: an `é` at byte 11
+/// of `evaluation:running`'s container id once crashed the kill dialog.
+#[test]
+fn a_multibyte_container_id_from_redis_opens_every_dialog() {
+    let mut console = Console::new(State::default(), Keymap::default(), "oncall@host".into());
+    let payload = r#"{"eval_id":"eval_panic_1","container_id":"abcdefghijké12345"}"#.as_bytes();
+    let observation = evaltop::protocol::decode(
+        &evaltop::names::Names::default(),
+        "evaluation:running",
+        payload,
+    )
+    .expect("a running message");
+    observe(&mut console, t(1), observation);
+    for action in ['K', 'D', 'F'] {
+        key(&mut console, KeyCode::Char(action));
+        let screen = text(&draw(&mut console, 100, 24));
+        assert!(
+            screen.contains("eval_panic_1"),
+            "{action} dialog:\n{screen}"
+        );
+        key(&mut console, KeyCode::Esc);
+        key(&mut console, KeyCode::Esc);
+    }
+    key(&mut console, KeyCode::Char('K'));
+    let screen = text(&draw(&mut console, 100, 24));
+    assert!(screen.contains("container abcdefghijké"), "{screen}");
+}

@@ -2,7 +2,6 @@
 //! ratatui's TestBackend, both sources side by side, the flag explained,
 //! phases and timeline, checked cell by cell where style carries meaning.
 
-
 use std::sync::Arc;
 
 use evaltop::model::{EvalRecord, Flag, FlagKind, Observation, Status, StatusMessage};

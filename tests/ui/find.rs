@@ -5,7 +5,6 @@
 //! observations (no Docker, no Redis). Times are fixed, so snapshots need
 //! no filtering.
 
-
 use crate::common::table::{
     EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
     status, up,

@@ -1,7 +1,6 @@
 //! The help screen as drawn: every key by context, long descriptions
 //! wrapped under themselves, and scrolling when it does not fit.
 
-
 use evaltop::ui::help::max_scroll as help_max_scroll;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

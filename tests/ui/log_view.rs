@@ -1,7 +1,6 @@
 //! The log viewer's state: search with n/N, following, eviction of a live
 //! buffer's head, scroll clamping (wrapped and sideways) and the `/` prompt.
 
-
 use std::sync::Arc;
 
 use evaltop::actions::LogOrigin;

@@ -2,7 +2,6 @@
 //! search highlighting, wrapping, timestamps, untrusted text, large logs,
 //! and saving to a file.
 
-
 use std::sync::Arc;
 
 use evaltop::actions::LogOrigin;

@@ -1,7 +1,6 @@
 //! Every view at every terminal size from 1x1 to 250x80: nothing panics,
 //! also when drawn into an area larger than the screen.
 
-
 use std::sync::Arc;
 
 use evaltop::ui::detail::{draw_detail, render_detail};
@@ -12,7 +11,9 @@ use evaltop::view::log_view::LogView;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::common::{ID, NOW, doc_of, flags, help_rows, long_doc, lost_completion, record, terminal, vp};
+use crate::common::{
+    ID, NOW, doc_of, flags, help_rows, long_doc, lost_completion, record, terminal, vp,
+};
 
 #[test]
 fn no_size_panics() {

@@ -2,7 +2,6 @@
 //! Redis), rendered into ratatui's TestBackend and checked cell by cell,
 //! plus selection through actions, every terminal size, and a snapshot.
 
-
 use crate::common::table::{
     EMPTY, HEALTHY, LOST, NOW, OVERDUE, QUIET, ago, event, facts, finished, printed, refreshed,
     status, up,

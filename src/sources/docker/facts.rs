@@ -31,9 +31,15 @@ fn labels(names: &Names, map: Option<&HashMap<String, String>>) -> Labels {
     }
 }
 
-fn base_facts(container_id: &str, labels: Labels) -> ContainerFacts {
+/// The engine's container id, sanitised like every id (an engine behind a
+/// proxy is not trusted to send hex); `None` when nothing is left of it.
+fn container_id(raw: Option<&str>) -> Option<String> {
+    raw.map(clean_id).filter(|id| !id.is_empty())
+}
+
+fn base_facts(container_id: String, labels: Labels) -> ContainerFacts {
     ContainerFacts {
-        container_id: container_id.to_string(),
+        container_id,
         eval_id: labels.eval_id,
         executor: labels.executor,
         created_at: labels.created_at.as_deref().and_then(Ts::parse),
@@ -78,7 +84,7 @@ impl Scope {
 
 /// A list entry; `None` for an entry without an id or an `eval_id` label.
 pub(crate) fn from_summary(names: &Names, summary: &ContainerSummary) -> Option<ContainerFacts> {
-    let id = summary.id.as_deref().filter(|id| !id.is_empty())?;
+    let id = container_id(summary.id.as_deref())?;
     let mut facts = base_facts(id, labels(names, summary.labels.as_ref()));
     if facts.eval_id.is_empty() {
         return None;
@@ -95,7 +101,7 @@ pub(crate) fn from_inspect(
     names: &Names,
     inspect: &ContainerInspectResponse,
 ) -> Option<ContainerFacts> {
-    let id = inspect.id.as_deref().filter(|id| !id.is_empty())?;
+    let id = container_id(inspect.id.as_deref())?;
     let config = inspect.config.as_ref();
     let mut facts = base_facts(id, labels(names, config.and_then(|c| c.labels.as_ref())));
     facts.inspected = true;
@@ -126,7 +132,7 @@ pub(crate) fn from_event(
     message: &EventMessage,
 ) -> Option<ContainerEvent> {
     let actor = message.actor.as_ref()?;
-    let id = actor.id.as_deref().filter(|id| !id.is_empty())?;
+    let id = container_id(actor.id.as_deref())?;
     let attributes = actor.attributes.as_ref();
     let labels = labels(names, attributes);
     if labels.eval_id.is_empty() || !scope.accepts(labels.executor.as_deref()) {
@@ -141,7 +147,7 @@ pub(crate) fn from_event(
         Ts::now()
     });
     Some(ContainerEvent {
-        container_id: id.to_string(),
+        container_id: id,
         eval_id: labels.eval_id,
         action: ContainerAction::parse(message.action.as_deref().unwrap_or("")),
         at,

@@ -5,7 +5,7 @@
 //! something changed.
 
 mod connect;
-mod facts;
+pub(crate) mod facts;
 mod logs;
 mod session;
 

@@ -15,7 +15,9 @@ use tracing::Instrument;
 
 use super::facts::{self, Scope};
 use super::{DockerConfig, DockerError, capture_logs, send};
-use crate::model::{ContainerAction, ContainerFacts, ContainerState, Observation, Ts};
+use crate::model::{
+    ContainerAction, ContainerFacts, ContainerState, Observation, Ts, short_container_id,
+};
 use crate::names::Names;
 use crate::sources::Sink;
 
@@ -250,7 +252,7 @@ impl Session<'_> {
             return true;
         };
         let (container_id, eval_id) = (event.container_id.clone(), event.eval_id.clone());
-        tracing::debug!(%eval_id, container_id = short(&container_id), action = event.action.name(), "Docker event");
+        tracing::debug!(%eval_id, container_id = short_container_id(&container_id), action = event.action.name(), "Docker event");
         // Started before the event is sent: the executor may remove the
         // container within milliseconds, and the sink may be slow.
         match event.action {
@@ -291,7 +293,7 @@ impl Session<'_> {
         let span = tracing::info_span!(
             "docker_capture",
             eval_id = %capture.eval_id,
-            container_id = %short(&capture.container_id),
+            container_id = %short_container_id(&capture.container_id),
         );
         tokio::spawn(
             async move {
@@ -303,11 +305,6 @@ impl Session<'_> {
             .instrument(span),
         );
     }
-}
-
-/// Docker's short form of a container id, for logs and spans.
-fn short(container_id: &str) -> &str {
-    container_id.get(..12).unwrap_or(container_id)
 }
 
 /// One container's inspect and logs, read in a task of their own.

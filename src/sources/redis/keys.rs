@@ -75,8 +75,7 @@ async fn read_running_set(
     };
     let mut ids: Vec<String> = members
         .into_iter()
-        .filter_map(|member| bytes_of(member).map(|b| clean_id(&String::from_utf8_lossy(&b))))
-        .filter(|id| !id.is_empty())
+        .filter_map(|member| bytes_of(member).and_then(|b| member_id(&b)))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -134,7 +133,7 @@ async fn read_pending(
                 Ok(Value::Nil) => {}
                 Ok(value) => {
                     let status = bytes_of(value)
-                        .map(|b| clean_line(&String::from_utf8_lossy(&b)))
+                        .map(|b| pending_status(&b))
                         .unwrap_or_default();
                     out.push((id.clone(), status));
                 }
@@ -200,15 +199,27 @@ async fn scan_ids(
     }
     let mut keys: Vec<(String, Vec<u8>)> = seen
         .into_iter()
-        .filter_map(|key| {
-            let text = String::from_utf8_lossy(&key);
-            let id = Names::id_in_key(pattern, &text)?;
-            let id = clean_id(id);
-            (!id.is_empty()).then_some((id, key))
-        })
+        .filter_map(|key| Some((key_id(pattern, &key)?, key)))
         .collect();
     keys.sort_unstable();
     Ok(keys)
+}
+
+/// The evaluation id a member of the running set names, sanitised; `None`
+/// when nothing is left of it.
+pub(crate) fn member_id(member: &[u8]) -> Option<String> {
+    Some(clean_id(&String::from_utf8_lossy(member))).filter(|id| !id.is_empty())
+}
+
+/// The evaluation id in a key named by `pattern` (with `{id}`), sanitised.
+pub(crate) fn key_id(pattern: &str, key: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(key);
+    member_id(Names::id_in_key(pattern, &text)?.as_bytes())
+}
+
+/// A `pending:{id}` value, as one clean line.
+pub(crate) fn pending_status(value: &[u8]) -> String {
+    clean_line(&String::from_utf8_lossy(value))
 }
 
 /// The SCAN pattern for a key pattern, like `Names::scan_pattern`, but with

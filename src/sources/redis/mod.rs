@@ -3,7 +3,7 @@
 //! a blind window (pub/sub is at-most-once: what was published meanwhile is
 //! gone for good).
 
-mod keys;
+pub(crate) mod keys;
 mod session;
 
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! The events log: one line per observation, worded once; bounded; and a
 //! scroll position that stays on what the reader is looking at.
 
-use crate::view::*;
 use crate::model::{
     ContainerAction, ContainerEvent, Observation, RedisSnapshot, Rejection, Source, StatusMessage,
 };
+use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
 

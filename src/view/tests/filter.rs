@@ -1,10 +1,10 @@
 //! The filter language: every predicate, negation, free text, quoting,
 //! alternatives, and the error each bad term gives.
 
-use crate::view::filter::Filter;
 use crate::model::{
     ContainerState, DockerSide, EvalRecord, Flag, FlagKind, HealthContext, Status, Ts, assess,
 };
+use crate::view::filter::Filter;
 
 const NOW: Ts = Ts(1_751_763_400_000);
 const ID: &str = "eval_20250706_005515_529f833e";

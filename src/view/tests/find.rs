@@ -2,8 +2,8 @@
 //! hidden counts, quick views with their counts, every sort order and its
 //! reverse, and the filter bar's editing.
 
-use crate::view::*;
 use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
+use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
 

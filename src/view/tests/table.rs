@@ -1,8 +1,8 @@
 //! Ordering, counts, selection and scrolling of the table's view model,
 //! on records built field by field (the merge rules have their own tests).
 
-use crate::view::*;
 use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
+use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
 

@@ -1,0 +1,4 @@
+//! The crate's own cross-module tests: properties over every entry point
+//! and every screen.
+
+mod properties;
