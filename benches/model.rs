@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use evaltop::console::Console;
-use evaltop::console::keymap::Keymap;
+use evaltop::keymap::Keymap;
 use evaltop::model::{
     ContainerAction, ContainerEvent, EvalRecord, LogMessage, Observation, RedisSnapshot, Source,
     State, Status, StatusMessage, Ts,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use evaltop::console::Console;
-use evaltop::console::keymap::Keymap;
+use evaltop::keymap::Keymap;
 use evaltop::model::{
     ContainerAction, ContainerEvent, ContainerState, LogMessage, Observation, RedisSnapshot,
     Source, State, Status, StatusMessage, Ts,
@@ -204,7 +204,9 @@ fn draw(terminal: &mut Terminal<TestBackend>, console: &Console, tick: &mut bool
     *tick = !*tick;
     let now = NOW.plus_millis(if *tick { 1000 } else { 0 });
     terminal
-        .draw(|frame| draw_console(frame, console, now))
+        .draw(|frame| {
+            draw_console(frame, console, now);
+        })
         .expect("a test backend never fails");
 }
 
@@ -319,7 +321,9 @@ fn die_to_screen(c: &mut Criterion) {
             console.refresh_if_needed(NOW);
         }
         terminal
-            .draw(|frame| draw_console(frame, console, NOW))
+            .draw(|frame| {
+                draw_console(frame, console, NOW);
+            })
             .expect("a test backend never fails");
     };
     // Once, untimed, on both paths: the selected row shows `exited`.

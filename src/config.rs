@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::console::keymap::{Chord, Command, Keymap};
+use crate::keymap::{Chord, Command, Keymap};
 use crate::model::live_logs::LiveLogLimits;
 use crate::names::Names;
 
@@ -47,8 +47,8 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    grace: Option<Spanned<String>>,
-    resync: Option<Spanned<String>>,
+    grace: Option<Spanned<toml::Value>>,
+    resync: Option<Spanned<toml::Value>>,
     read_only: Option<bool>,
     audit_file: Option<PathBuf>,
     audit_stream: Option<bool>,
@@ -62,6 +62,21 @@ struct File {
     colors: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     names: NamesFile,
+}
+
+/// A duration as written: `"45s"`, or a bare number of seconds, as the
+/// flags take it.
+fn duration_value(value: &toml::Value) -> Result<Duration, String> {
+    match value {
+        toml::Value::String(text) => crate::cli::parse_duration(text),
+        toml::Value::Integer(secs) => u64::try_from(*secs)
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{secs} is negative; expected a duration")),
+        other => Err(format!(
+            "expected a duration such as \"45s\" or a number of seconds, found a {}",
+            other.type_str()
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,9 +175,8 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
     let at = |span: std::ops::Range<usize>, message: String| (line_of(span.start), message);
     let mut config = Config::default();
 
-    let duration = |value: &Spanned<String>, key: &str| {
-        crate::cli::parse_duration(value.get_ref())
-            .map_err(|e| at(value.span(), format!("`{key}`: {e}")))
+    let duration = |value: &Spanned<toml::Value>, key: &str| {
+        duration_value(value.get_ref()).map_err(|e| at(value.span(), format!("`{key}`: {e}")))
     };
     config.grace = config_value(&file.grace, |v| duration(v, "grace"))?;
     config.resync = config_value(&file.resync, |v| duration(v, "resync"))?;
@@ -227,6 +241,7 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
         config.columns = columns.get_ref().clone();
     }
 
+    let mut rebound = Vec::new();
     for (name, keys) in &file.keys {
         let command = Command::parse(name.get_ref()).ok_or_else(|| {
             at(
@@ -242,15 +257,29 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
             KeyList::One(key) => vec![key.clone()],
             KeyList::Many(keys) => keys.clone(),
         };
-        let contexts = config.keymap.contexts_of(command);
-        config.keymap.unbind(command);
-        for key in list {
-            let chord = Chord::parse(&key)
-                .map_err(|e| at(keys.span(), format!("`keys.{}`: {e}", name.get_ref())))?;
-            for context in &contexts {
-                config.keymap.bind(*context, chord, command);
-            }
-        }
+        let chords = list
+            .iter()
+            .map(|key| {
+                Chord::parse(key)
+                    .map_err(|e| at(keys.span(), format!("`keys.{}`: {e}", name.get_ref())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        rebound.push((command, chords, keys.span()));
+    }
+    let commands: Vec<(Command, Vec<Chord>)> = rebound
+        .iter()
+        .map(|(command, chords, _)| (*command, chords.clone()))
+        .collect();
+    if let Err(clash) = config.keymap.rebind(&commands) {
+        // Named at the line of the rebinding that made the clash.
+        let span = rebound
+            .iter()
+            .find(|(command, _, _)| *command == clash.second || *command == clash.first)
+            .map_or(0..0, |(_, _, span)| span.clone());
+        return Err(at(
+            span,
+            format!("`keys`: {clash}; bind one of them to another key"),
+        ));
     }
 
     for (name, color) in &file.colors {
@@ -324,7 +353,7 @@ fn command_names() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::keymap::Context;
+    use crate::keymap::Context;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     #[test]
@@ -384,6 +413,23 @@ running_key = "running:{id}"
     }
 
     #[test]
+    fn a_bare_number_is_seconds_as_on_the_command_line() {
+        let config = parse("grace = 45\nresync = \"2m\"").expect("parses");
+        assert_eq!(config.grace, Some(Duration::from_secs(45)));
+        assert_eq!(config.resync, Some(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn keys_can_be_swapped_without_a_clash() {
+        let config = parse("[keys]\nkill = \"q\"\nquit = \"ctrl-q\"").expect("parses");
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            config.keymap.lookup(&[Context::Table], &q),
+            Some(Command::Kill)
+        );
+    }
+
+    #[test]
     fn errors_name_the_line_the_key_and_what_was_expected() {
         let cases = [
             ("grace = \"30x\"", 1, "`grace`"),
@@ -401,6 +447,17 @@ running_key = "running:{id}"
             ("live_log_mib_total = 0", 1, "`live_log_mib_total`"),
             ("read_only = \"yes\"", 1, "invalid type"),
             ("[names]\nrunning_key = \"running\"", 2, "must hold {id}"),
+            (
+                "[keys]\nkill = \"q\"",
+                2,
+                "key q would be both quit and kill (everywhere)",
+            ),
+            (
+                "[keys]\n\nkill = \"s\"",
+                3,
+                "key s would be both sort and kill (table)",
+            ),
+            ("grace = -4", 1, "`grace`"),
         ];
         for (text, line, expected) in cases {
             let (got_line, message) = parse(text).unwrap_err();

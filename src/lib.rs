@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod effects;
+pub mod keymap;
+pub mod layout;
 pub mod model;
 pub mod names;
 pub mod protocol;

@@ -15,7 +15,10 @@ use crate::actions::Outcome;
 use crate::app::feed::Feed;
 use crate::console::{Console, Input, Output};
 use crate::effects::EffectRunner;
+use crate::layout::Drawn;
+use crate::model::Ts;
 use crate::ui;
+use ratatui::Terminal;
 
 /// Observations applied before a frame is drawn, at most: enough to drain a
 /// burst, few enough that keys stay responsive during a flood.
@@ -73,18 +76,14 @@ pub async fn run(
         // Draw first: the cells read the records, so a container's death
         // shows at once; the refresh (flags, order) follows.
         if redraw {
-            terminal
-                .draw(|frame| ui::screen::draw_console(frame, &console, now))
-                .wrap_err("cannot draw")?;
+            draw(&mut terminal, &mut console, now)?;
         }
         if console.needs_refresh() && last_refresh.elapsed() >= refresh_every {
             let started = Instant::now();
             console.refresh_if_needed(now);
             last_refresh = Instant::now();
             refresh_every = MIN_REFRESH_INTERVAL.max((last_refresh - started) * REFRESH_SHARE);
-            terminal
-                .draw(|frame| ui::screen::draw_console(frame, &console, now))
-                .wrap_err("cannot draw")?;
+            draw(&mut terminal, &mut console, now)?;
         }
         let refresh_at = last_refresh + refresh_every;
         let input = tokio::select! {
@@ -142,7 +141,7 @@ pub async fn run(
                     };
                     result.wrap_err("cannot change the mouse capture")?;
                 }
-                Output::SaveLogs(_) => {
+                Output::SaveLogs => {
                     let saved = save_logs(&console, feed.now());
                     console.update(Input::Saved(saved), feed.now());
                 }
@@ -188,4 +187,21 @@ fn terminate_signal() -> Result<mpsc::Receiver<()>> {
         let _ = tx.send(()).await;
     });
     Ok(rx)
+}
+
+/// Draws a frame and hands the console what only the drawing knows.
+fn draw<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    console: &mut Console,
+    now: Ts,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut drawn = Drawn::default();
+    terminal
+        .draw(|frame| drawn = ui::screen::draw_console(frame, console, now))
+        .wrap_err("cannot draw")?;
+    console.drawn(drawn);
+    Ok(())
 }

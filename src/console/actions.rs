@@ -5,12 +5,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::dialog::{Dialog, DialogStage};
-use super::keymap::Command;
 use super::{Console, LogsScreen, Output, Screen, Tone};
 use crate::actions::{
     ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
     prefilled_reason, refusal,
 };
+use crate::keymap::Command;
 use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration, short_container_id};
 use crate::view::log_view::{LogDocument, LogView};
 

@@ -4,11 +4,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
-use super::keymap::{Command, Context};
 use super::{Console, LogsScreen, Output, ReplayControl, Screen, Tone};
+use crate::keymap::{Command, Context, KeyHints};
+use crate::layout::{self, Drawn};
 use crate::model::Ts;
-use crate::ui;
 use crate::view::detail_view::DetailView;
+use crate::view::scroll::Scroll;
 use crate::view::{Action, FilterEdit, QuickView, SortColumn};
 
 /// Rows the wheel moves.
@@ -65,21 +66,28 @@ impl Console {
     }
 
     fn command(&mut self, command: Command, now: Ts) -> Vec<Output> {
+        // The popup's frame takes two of its lines.
+        let popup = layout::help_popup(self.size);
+        let help_page = self.scroll_page(popup.inner(ratatui::layout::Margin::new(1, 1)));
         if let Some(scroll) = self.help.as_mut() {
+            let max = self.drawn.help_max_scroll;
             match command {
                 Command::Quit => return vec![Output::Quit],
-                Command::Down => *scroll = scroll.saturating_add(1),
-                Command::Up => *scroll = scroll.saturating_sub(1),
-                Command::PageDown => *scroll = scroll.saturating_add(10),
-                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::Down => scroll.by(1, max),
+                Command::Up => scroll.by(-1, max),
+                Command::PageDown => scroll.by(help_page, max),
+                Command::PageUp => scroll.by(-help_page, max),
+                Command::Top => scroll.top(),
+                Command::Bottom => scroll.bottom(max),
                 Command::Help | Command::Back => self.help = None,
+                // Help covers the view: nothing else acts under it.
                 _ => {}
             }
             return Vec::new();
         }
         match command {
             Command::Quit => return vec![Output::Quit],
-            Command::Help => self.help = Some(0),
+            Command::Help => self.help = Some(Scroll::default()),
             Command::ReleaseMouse => {
                 self.mouse_captured = !self.mouse_captured;
                 let text = if self.mouse_captured {
@@ -176,24 +184,38 @@ impl Console {
     }
 
     fn detail_command(&mut self, command: Command, _now: Ts) {
-        let max = self.detail_max_scroll();
+        let max = self.drawn.detail_max_scroll;
+        let page = self.scroll_page(layout::detail_screen(self.body_area()).body);
         let Screen::Detail(detail) = &mut self.screen else {
             return;
         };
+        let scroll = &mut detail.scroll;
         match command {
             Command::Back => self.screen = Screen::Table,
-            Command::Up => detail.scroll(-1, max),
-            Command::Down => detail.scroll(1, max),
-            Command::PageUp => detail.scroll(-10, max),
-            Command::PageDown => detail.scroll(10, max),
-            Command::Top => detail.top(),
-            Command::Bottom => detail.bottom(max),
+            Command::Up => scroll.by(-1, max),
+            Command::Down => scroll.by(1, max),
+            Command::PageUp => scroll.by(-page, max),
+            Command::PageDown => scroll.by(page, max),
+            Command::Top => scroll.top(),
+            Command::Bottom => scroll.bottom(max),
             _ => {}
         }
     }
 
+    /// A page of a scrolling view drawn in `area`: all but a line of
+    /// overlap, so that the reader keeps their place.
+    fn scroll_page(&self, area: ratatui::layout::Rect) -> i32 {
+        i32::from(area.height.saturating_sub(1).max(1))
+    }
+
+    /// What the last frame drawn says about the scrolling views: the
+    /// bounds for the next moves.
+    pub fn drawn(&mut self, drawn: Drawn) {
+        self.drawn = drawn;
+    }
+
     fn logs_command(&mut self, command: Command) -> Option<Output> {
-        let vp = ui::logs::viewport(self.body_area());
+        let vp = layout::logs_viewport(self.body_area());
         let Screen::Logs(logs) = &mut self.screen else {
             return None;
         };
@@ -212,7 +234,9 @@ impl Console {
             Command::Search => view.start_search(),
             Command::NextMatch => view.next_match(doc, vp),
             Command::PrevMatch => view.prev_match(doc, vp),
-            Command::Save => return Some(Output::SaveLogs(String::new())),
+            Command::ScrollLeft => view.scroll_sideways(doc, -8, vp),
+            Command::ScrollRight => view.scroll_sideways(doc, 8, vp),
+            Command::Save => return Some(Output::SaveLogs),
             _ => {}
         }
         None
@@ -260,8 +284,9 @@ impl Console {
                 }
             }
             (Screen::Table, MouseEventKind::Down(_)) => {
-                let panes = self.panes();
-                if let Some(index) = ui::row_at(self.size, &self.table, &panes, mouse.row) {
+                if let Some(index) =
+                    layout::row_at(self.size, &self.table, self.show_events, mouse.row)
+                {
                     let id = self.table.rows()[index].id.clone();
                     self.table.select(&id, page);
                 }
@@ -284,28 +309,28 @@ impl Console {
     }
 
     fn logs_scroll(&mut self, delta: i32) {
-        let vp = ui::logs::viewport(self.body_area());
+        let vp = layout::logs_viewport(self.body_area());
         if let Screen::Logs(logs) = &mut self.screen {
             logs.view.scroll(&logs.doc, delta, vp);
         }
     }
 
-    /// The panes around the table, as drawn.
-    pub fn panes(&self) -> ui::FindPanes<'_> {
-        ui::FindPanes {
-            events: self.show_events.then_some(&self.events),
-            marks: (!self.marks.is_empty()).then_some(&self.marks),
-            columns: self.columns.as_deref(),
+    /// What the hints on screen are made from.
+    pub fn key_hints(&self) -> KeyHints<'_> {
+        KeyHints {
+            keymap: &self.keymap,
+            replay: self.replay.is_some(),
+            actions: self.read_only.is_none(),
         }
     }
 
     /// Rows in a page of the table.
     pub fn page(&self) -> usize {
-        ui::page_size_with(self.size, &self.table, &self.panes()).max(1)
+        layout::page_size(self.size, &self.table, self.show_events)
     }
 
     fn events_page(&self) -> usize {
-        ui::events_page_size(self.size, &self.table, &self.panes())
+        layout::events_page_size(self.size, &self.table)
     }
 
     /// Where a full-screen view (detail, logs) is drawn: all but the
@@ -315,31 +340,12 @@ impl Console {
         area.height = area.height.saturating_sub(1);
         area
     }
-
-    fn detail_max_scroll(&self) -> u16 {
-        let Screen::Detail(detail) = &self.screen else {
-            return 0;
-        };
-        let Some(record) = self.state.evals.get(&detail.eval_id) else {
-            return 0;
-        };
-        let flags = self.flags_of(
-            &detail.eval_id,
-            self.table.refreshed_at().unwrap_or_default(),
-        );
-        ui::detail::max_scroll(
-            self.body_area(),
-            record,
-            &flags,
-            self.table.refreshed_at().unwrap_or_default(),
-        )
-    }
 }
 
 fn search_key(logs: &mut LogsScreen, key: KeyEvent, size: ratatui::layout::Rect) {
     let mut area = size;
     area.height = area.height.saturating_sub(1);
-    let vp = ui::logs::viewport(area);
+    let vp = layout::logs_viewport(area);
     match key.code {
         KeyCode::Enter => logs.view.commit_prompt(&logs.doc, vp),
         KeyCode::Esc => logs.view.cancel_prompt(),

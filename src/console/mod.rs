@@ -7,7 +7,6 @@
 mod actions;
 mod dialog;
 mod input;
-pub mod keymap;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -17,12 +16,14 @@ use ratatui::layout::Rect;
 pub use dialog::{Dialog, DialogStage};
 
 use crate::actions::{ActionKind, Effect, Outcome};
+use crate::keymap::Keymap;
+use crate::layout::Drawn;
 use crate::model::{EvalId, Happening, Observation, Source, State, Ts};
 use crate::sources::Received;
 use crate::view::detail_view::DetailView;
 use crate::view::log_view::{LogDocument, LogView};
+use crate::view::scroll::Scroll;
 use crate::view::{EventLog, TableView};
-use keymap::Keymap;
 
 /// How long a status message stays.
 const STATUS_FOR_MS: i64 = 15_000;
@@ -47,8 +48,9 @@ pub enum Input {
 pub enum Output {
     Run(Effect),
     SetMouseCapture(bool),
-    /// Write the open log document to this file, then answer `Saved`.
-    SaveLogs(String),
+    /// Write the open log document to a file of the loop's choosing, then
+    /// answer `Saved`.
+    SaveLogs,
     Replay(ReplayControl),
     Quit,
 }
@@ -114,7 +116,9 @@ pub struct Console {
     pub show_events: bool,
     pub keymap: Keymap,
     pub screen: Screen,
-    pub help: Option<u16>,
+    pub help: Option<Scroll>,
+    /// How far the scrolling views could scroll in the last frame drawn.
+    drawn: Drawn,
     pub dialog: Option<Dialog>,
     pub marks: BTreeSet<EvalId>,
     pub in_flight: HashSet<(ActionKind, String)>,
@@ -147,6 +151,7 @@ impl Console {
             keymap,
             screen: Screen::Table,
             help: None,
+            drawn: Drawn::default(),
             dialog: None,
             marks: BTreeSet::new(),
             in_flight: HashSet::new(),

@@ -5,9 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::keymap::Keymap;
 use super::*;
 use crate::actions::{ActionKind, Effect, Outcome, OutcomeDetail, Target};
+use crate::keymap::Keymap;
 use crate::model::{
     ContainerFacts, ContainerState, Observation, Source, State, Status, StatusMessage, Ts,
 };

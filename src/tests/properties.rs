@@ -22,8 +22,8 @@ use ratatui::layout::Rect;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{ActionKind, LogOrigin, Outcome, OutcomeDetail, Target};
-use crate::console::keymap::Keymap;
 use crate::console::{Console, Input};
+use crate::keymap::Keymap;
 use crate::model::{
     CapturedLogs, LatestLogKey, Observation, RedisSnapshot, RunningKey, Source, State, Ts,
 };
@@ -602,9 +602,11 @@ impl Driver {
 
     fn draw(&mut self, what: &str) -> Result<(), TestCaseError> {
         let (console, now) = (&self.console, self.now);
+        let mut drawn = crate::layout::Drawn::default();
         self.terminal
-            .draw(|frame| draw_console(frame, console, now))
+            .draw(|frame| drawn = draw_console(frame, console, now))
             .expect("a TestBackend draws");
+        self.console.drawn(drawn);
         assert_cells_clean(self.terminal.backend().buffer(), what)
     }
 }

@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::{safe, theme};
+use crate::keymap::{Command, Context, KeyHints, acts};
 use crate::model::{EvalRecord, Flag, Ts};
 use crate::view::detail_view::{
     DetailView, Fact, Tone, actions, advice, docker_facts, evidence, phase_duration, phases,
@@ -21,18 +22,49 @@ use crate::view::detail_view::{
 use crate::view::log_view::{Rows, width};
 use crate::view::shown_status;
 
-/// The keys this view offers besides the actions (which come from
-/// `detail_view::actions`), for the lead's keymap and help.
-pub const KEYS: &[(&str, &str)] = &[
-    ("K", "kill the container"),
-    ("D", "remove the container"),
-    ("l", "logs"),
-    ("F", "force the evaluation failed"),
-    ("j/k ↑/↓", "scroll"),
-    ("PgUp/PgDn", "scroll a page"),
-    ("g/G", "top/bottom"),
-    ("Esc", "back to the table"),
+/// The status line's hints on this view (the actions have a line of
+/// their own, with what applies now).
+pub const HINTS: &[Command] = &[
+    Command::Down,
+    Command::Up,
+    Command::PageDown,
+    Command::Top,
+    Command::Bottom,
+    Command::Back,
+    Command::Help,
 ];
+
+/// What the detail view shows: one evaluation, its flags, the view's
+/// scroll, and the keys in force.
+#[derive(Clone, Copy, Debug)]
+pub struct DetailScreen<'a> {
+    pub id: &'a str,
+    pub record: &'a EvalRecord,
+    pub flags: &'a [Flag],
+    pub view: &'a DetailView,
+    pub keys: KeyHints<'a>,
+    pub now: Ts,
+}
+
+impl<'a> DetailScreen<'a> {
+    /// The screen with the default keymap (for drawing outside a console).
+    pub fn with_default_keys(
+        id: &'a str,
+        record: &'a EvalRecord,
+        flags: &'a [Flag],
+        view: &'a DetailView,
+        now: Ts,
+    ) -> Self {
+        DetailScreen {
+            id,
+            record,
+            flags,
+            view,
+            keys: KeyHints::default(),
+            now,
+        }
+    }
+}
 
 /// Side by side from this width; stacked below it.
 const SIDE_BY_SIDE: u16 = 72;
@@ -40,88 +72,37 @@ const SEPARATOR: &str = " │ ";
 /// Below this width the timeline abbreviates its source column.
 const NARROW_TIMELINE: usize = 60;
 
-struct Areas {
-    title: Rect,
-    body: Rect,
-    keys: Rect,
-}
-
-/// The keys line goes first on tiny terminals, then the title.
-fn split(area: Rect) -> Areas {
-    let keys_h = u16::from(area.height >= 3);
-    let title_h = u16::from(area.height >= 4);
-    let body_h = area.height - keys_h - title_h;
-    Areas {
-        title: Rect {
-            height: title_h,
-            ..area
-        },
-        body: Rect {
-            y: area.y + title_h,
-            height: body_h,
-            ..area
-        },
-        keys: Rect {
-            y: area.y + title_h + body_h,
-            height: keys_h,
-            ..area
-        },
-    }
-}
-
-pub fn draw_detail(
-    frame: &mut Frame,
-    area: Rect,
-    id: &str,
-    record: &EvalRecord,
-    flags: &[Flag],
-    view: &DetailView,
-    now: Ts,
-) {
-    render_detail(frame.buffer_mut(), area, id, record, flags, view, now);
+/// Draws the detail; returns how far its body can scroll at this size.
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &DetailScreen<'_>) -> u16 {
+    render_detail(frame.buffer_mut(), area, screen)
 }
 
 /// As `draw_detail`, into a buffer.
-pub fn render_detail(
-    buf: &mut Buffer,
-    area: Rect,
-    id: &str,
-    record: &EvalRecord,
-    flags: &[Flag],
-    view: &DetailView,
-    now: Ts,
-) {
+pub fn render_detail(buf: &mut Buffer, area: Rect, screen: &DetailScreen<'_>) -> u16 {
     let area = area.intersection(buf.area);
     if area.is_empty() {
-        return;
+        return 0;
     }
     // Drawn over whatever was there (help pops up over another view).
     Clear.render(area, buf);
-    let areas = split(area);
-    if !areas.title.is_empty() {
-        let title = title_line(id, record, flags);
-        buf.set_line(area.x, areas.title.y, &title, area.width);
+    let areas = crate::layout::detail_screen(area);
+    if !areas.top.is_empty() {
+        let title = title_line(screen.id, screen.record, screen.flags);
+        buf.set_line(area.x, areas.top.y, &title, area.width);
     }
-    let lines = body_lines(area.width, record, flags, now);
+    let lines = body_lines(area.width, screen);
     let height = usize::from(areas.body.height);
     let max = lines.len().saturating_sub(height);
-    let offset = usize::from(view.offset()).min(max);
+    let offset = usize::from(screen.view.scroll.offset()).min(max);
     for (i, line) in lines.iter().skip(offset).take(height).enumerate() {
         let y = areas.body.y + u16::try_from(i).unwrap_or(u16::MAX);
         buf.set_line(area.x, y, line, area.width);
     }
-    if !areas.keys.is_empty() {
-        let keys = keys_line(record, area.width);
-        buf.set_line(area.x, areas.keys.y, &keys, area.width);
+    if !areas.bottom.is_empty() {
+        let keys = keys_line(screen, area.width);
+        buf.set_line(area.x, areas.bottom.y, &keys, area.width);
     }
-}
-
-/// How far the body of this evaluation's detail can scroll in `area`: the
-/// `max` to pass to `DetailView::scroll`.
-pub fn max_scroll(area: Rect, record: &EvalRecord, flags: &[Flag], now: Ts) -> u16 {
-    let body = split(area).body.height;
-    let lines = body_lines(area.width, record, flags, now).len();
-    u16::try_from(lines.saturating_sub(usize::from(body))).unwrap_or(u16::MAX)
+    u16::try_from(max).unwrap_or(u16::MAX)
 }
 
 fn owned(text: &str) -> String {
@@ -148,23 +129,35 @@ fn title_line(id: &str, record: &EvalRecord, flags: &[Flag]) -> Line<'static> {
     Line::from(spans)
 }
 
-fn keys_line(record: &EvalRecord, cols: u16) -> Line<'static> {
-    let mut spans = Vec::new();
-    let full: usize = actions(record)
+fn keys_line(screen: &DetailScreen<'_>, cols: u16) -> Line<'static> {
+    let keys = |command| screen.keys.key(Context::Detail, command);
+    let shown: Vec<(String, &'static str, bool)> = actions(screen.record)
         .iter()
-        .map(|a| a.key.len() + a.label.len() + 4)
+        .filter(|a| screen.keys.actions || !acts(a.command))
+        .map(|a| (keys(a.command), a.label, a.available))
+        .collect();
+    let rest_full = format!(
+        "{}/{} scroll · {} back",
+        keys(Command::Down),
+        keys(Command::Up),
+        keys(Command::Back)
+    );
+    let full: usize = shown
+        .iter()
+        .map(|(key, label, _)| width(key) + label.len() + 4)
         .sum::<usize>()
-        + "j/k scroll · Esc back".len();
+        + width(&rest_full);
     let compact = usize::from(cols) < full;
-    for action in actions(record) {
-        let style = if action.available {
+    let mut spans = Vec::new();
+    for (key, label, available) in shown {
+        let style = if available {
             theme::title()
         } else {
             theme::dim()
         };
-        spans.push(Span::styled(action.key, style));
+        spans.push(Span::styled(key, style));
         if !compact {
-            spans.push(Span::styled(format!(" {}", action.label), style));
+            spans.push(Span::styled(format!(" {label}"), style));
         }
         spans.push(Span::styled(
             if compact { " " } else { " · " },
@@ -172,9 +165,9 @@ fn keys_line(record: &EvalRecord, cols: u16) -> Line<'static> {
         ));
     }
     let rest = if compact {
-        "j/k Esc"
+        format!("{} {}", keys(Command::Down), keys(Command::Back))
     } else {
-        "j/k scroll · Esc back"
+        rest_full
     };
     spans.push(Span::styled(rest, theme::dim()));
     Line::from(spans)
@@ -257,10 +250,11 @@ fn indented(out: &mut Vec<Line<'static>>, indent: &str, text: &str, cols: usize,
     }
 }
 
-fn body_lines(cols: u16, record: &EvalRecord, flags: &[Flag], now: Ts) -> Vec<Line<'static>> {
+fn body_lines(cols: u16, screen: &DetailScreen<'_>) -> Vec<Line<'static>> {
+    let (record, now) = (screen.record, screen.now);
     let width_cols = usize::from(cols);
     let mut out = Vec::new();
-    flag_lines(&mut out, width_cols, record, flags, now);
+    flag_lines(&mut out, width_cols, screen);
 
     out.push(Line::default());
     out.push(heading("Phases"));
@@ -294,13 +288,8 @@ fn body_lines(cols: u16, record: &EvalRecord, flags: &[Flag], now: Ts) -> Vec<Li
     out
 }
 
-fn flag_lines(
-    out: &mut Vec<Line<'static>>,
-    cols: usize,
-    record: &EvalRecord,
-    flags: &[Flag],
-    now: Ts,
-) {
+fn flag_lines(out: &mut Vec<Line<'static>>, cols: usize, screen: &DetailScreen<'_>) {
+    let (record, flags, now) = (screen.record, screen.flags, screen.now);
     out.push(heading("Flags"));
     if flags.is_empty() {
         out.push(Line::from(Span::styled(
@@ -320,7 +309,8 @@ fn flag_lines(
         for fact in evidence(flag, record, now) {
             indented(out, "  · ", &fact, cols, Style::new());
         }
-        indented(out, "  → ", advice(flag), cols, theme::dim());
+        let advice = screen.keys.expand(Context::Detail, advice(flag));
+        indented(out, "  → ", &advice, cols, theme::dim());
     }
 }
 

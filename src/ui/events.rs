@@ -19,11 +19,6 @@ const WIDE: u16 = 80;
 /// How much of an id is kept on a narrow screen: its tail tells ids apart.
 const ID_TAIL: usize = 13;
 
-/// Lines of events that fit under the title.
-pub(super) fn body_height(area: Rect) -> u16 {
-    area.height.saturating_sub(1)
-}
-
 pub(super) fn render(log: &EventLog, selected: Option<&str>, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {
         return;
@@ -32,7 +27,7 @@ pub(super) fn render(log: &EventLog, selected: Option<&str>, area: Rect, buf: &m
     Paragraph::new(title_line(log, area.width)).render(title, buf);
     let body = Rect {
         y: area.y + 1,
-        height: body_height(area),
+        height: crate::layout::events_body_height(area),
         ..area
     };
     if body.is_empty() {

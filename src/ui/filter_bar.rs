@@ -12,10 +12,6 @@ use super::{safe, theme};
 use crate::view::TableView;
 
 /// Whether the bar has anything to show: it takes a line only then.
-pub(super) fn wanted(view: &TableView) -> bool {
-    view.filter_input().is_editing() || view.filter().is_some()
-}
-
 pub(super) fn render(view: &TableView, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {
         return;
@@ -107,24 +103,5 @@ mod tests {
             ("st".into(), "a".into(), "tu".into())
         );
         assert_eq!(shown("", 0, 1), ("".into(), " ".into(), "".into()));
-    }
-
-    #[test]
-    fn the_find_layout_fills_the_screen_and_keeps_table_and_events() {
-        for height in super::super::MIN_HEIGHT..=80 {
-            for (bar, events) in [(false, false), (true, false), (false, true), (true, true)] {
-                let a = super::super::split_find(Rect::new(0, 0, 80, height), bar, events);
-                let parts = [a.header, a.tabs, a.filter, a.table, a.events, a.footer];
-                let sum: u16 = parts.iter().map(|r| r.height).sum();
-                assert_eq!(sum, height, "{height} {bar} {events}");
-                assert!(parts.windows(2).all(|w| w[0].bottom() == w[1].y));
-                assert!(a.table.height >= 4, "{height}: table {}", a.table.height);
-                assert_eq!(a.events.height >= 3, events, "{height}");
-                assert_eq!(a.filter.height, u16::from(bar));
-                // The header has what the fixed lines and the minimums leave.
-                let spare = height - 2 - u16::from(bar) - 4 - if events { 3 } else { 0 };
-                assert_eq!(a.header.height, spare.min(4), "{height}");
-            }
-        }
     }
 }

@@ -8,12 +8,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{safe, theme};
+use crate::keymap::{Command, Context, KeyHints};
 use crate::view::TableView;
 
-const KEYS: &str =
-    "? help · / filter · ⏎ detail · l logs · K kill · D remove · F fail · space mark · q quit";
+/// The table's hints, in order; those that act are left out when actions
+/// are off.
+const TABLE_HINTS: &[Command] = &[
+    Command::Help,
+    Command::Filter,
+    Command::Open,
+    Command::Logs,
+    Command::Kill,
+    Command::Remove,
+    Command::ForceFail,
+    Command::Mark,
+    Command::PauseResume,
+    Command::Faster,
+    Command::Slower,
+    Command::Quit,
+];
 
-pub(super) fn render(view: &TableView, area: Rect, buf: &mut Buffer) {
+pub(super) fn render(view: &TableView, keys: &KeyHints<'_>, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {
         return;
     }
@@ -34,6 +49,9 @@ pub(super) fn render(view: &TableView, area: Rect, buf: &mut Buffer) {
         }
         spans.push(Span::raw("  │  "));
     }
-    spans.push(Span::styled(KEYS, theme::dim()));
+    spans.push(Span::styled(
+        keys.line(Context::Table, TABLE_HINTS),
+        theme::dim(),
+    ));
     Paragraph::new(Line::from(spans)).render(area, buf);
 }

@@ -44,31 +44,17 @@ fn inner(area: Rect) -> Rect {
     }
 }
 
-/// A centred box for help over another view: up to 76 columns and most of
-/// the height; the whole screen on small terminals.
-pub fn popup_area(screen: Rect) -> Rect {
-    if screen.width < 50 || screen.height < 14 {
-        return screen;
-    }
-    let width = screen.width.min(76);
-    let height = screen.height - screen.height / 6;
-    Rect {
-        x: screen.x + (screen.width - width) / 2,
-        y: screen.y + (screen.height - height) / 2,
-        width,
-        height,
-    }
-}
-
-pub fn draw_help(frame: &mut Frame, area: Rect, rows: &[KeyHelp], scroll: u16) {
-    render_help(frame.buffer_mut(), area, rows, scroll);
+/// Draws help scrolled by `scroll`, with `hint` (how to close and scroll
+/// it) on its frame; returns how far it can scroll at this size.
+pub fn draw_help(frame: &mut Frame, area: Rect, rows: &[KeyHelp], scroll: u16, hint: &str) -> u16 {
+    render_help(frame.buffer_mut(), area, rows, scroll, hint)
 }
 
 /// As `draw_help`, into a buffer.
-pub fn render_help(buf: &mut Buffer, area: Rect, rows: &[KeyHelp], scroll: u16) {
+pub fn render_help(buf: &mut Buffer, area: Rect, rows: &[KeyHelp], scroll: u16, hint: &str) -> u16 {
     let area = area.intersection(buf.area);
     if area.is_empty() {
-        return;
+        return 0;
     }
     // Drawn over whatever was there (help pops up over another view).
     Clear.render(area, buf);
@@ -87,7 +73,7 @@ pub fn render_help(buf: &mut Buffer, area: Rect, rows: &[KeyHelp], scroll: u16) 
         Block::bordered()
             .title(Span::styled(" keys ", theme::title()))
             .title_bottom(Line::from(vec![
-                Span::styled(" ?/Esc close · j/k scroll ", theme::dim()),
+                Span::styled(format!(" {hint} "), theme::dim()),
                 Span::styled(if max > 0 { shown } else { String::new() }, theme::dim()),
             ]))
             .render(area, buf);
@@ -96,13 +82,7 @@ pub fn render_help(buf: &mut Buffer, area: Rect, rows: &[KeyHelp], scroll: u16) 
         let y = text.y + u16::try_from(i).unwrap_or(u16::MAX);
         buf.set_line(text.x, y, line, text.width);
     }
-}
-
-/// How far help can scroll in `area`: the largest useful `scroll`.
-pub fn max_scroll(area: Rect, rows: &[KeyHelp]) -> u16 {
-    let text = inner(area);
-    let lines = help_lines(text.width, rows).len();
-    u16::try_from(lines.saturating_sub(usize::from(text.height))).unwrap_or(u16::MAX)
+    u16::try_from(max).unwrap_or(u16::MAX)
 }
 
 fn help_lines(cols: u16, rows: &[KeyHelp]) -> Vec<Line<'static>> {

@@ -14,24 +14,24 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::{safe, theme};
+use crate::keymap::Command;
 use crate::model::{StreamKind, Ts};
-use crate::view::log_view::{
-    LogDocument, LogView, MAX_MATCHES, STAMP_WIDTH, Viewport, VisibleRow, marker,
-};
+use crate::view::log_view::{LogDocument, LogView, MAX_MATCHES, STAMP_WIDTH, VisibleRow, marker};
 
-/// The keys this view offers, for the lead's keymap and help.
-pub const KEYS: &[(&str, &str)] = &[
-    ("f", "follow on/off"),
-    ("w", "wrap on/off"),
-    ("t", "timestamps on/off"),
-    ("/", "search (Enter to run, Esc to cancel)"),
-    ("n/N", "next/previous match"),
-    ("s", "save to a file"),
-    ("g/G Home/End", "top/bottom"),
-    ("j/k ↑/↓", "scroll"),
-    ("PgUp/PgDn", "scroll a page"),
-    ("←/→", "scroll sideways (wrap off)"),
-    ("Esc", "back"),
+/// The status line's hints on this view.
+pub const HINTS: &[Command] = &[
+    Command::ToggleFollow,
+    Command::ToggleWrap,
+    Command::ToggleTimestamps,
+    Command::Search,
+    Command::NextMatch,
+    Command::PrevMatch,
+    Command::Save,
+    Command::Top,
+    Command::Bottom,
+    Command::ScrollLeft,
+    Command::ScrollRight,
+    Command::Back,
 ];
 
 /// Every match on screen.
@@ -54,45 +54,6 @@ fn marker_style(stream: StreamKind) -> Style {
     }
 }
 
-struct Areas {
-    origin: Rect,
-    body: Rect,
-    status: Rect,
-}
-
-/// The body keeps its rows longest: the status line goes first, then the
-/// origin line.
-fn split(area: Rect) -> Areas {
-    let origin_h = u16::from(area.height >= 2);
-    let status_h = u16::from(area.height >= 3);
-    let body_h = area.height - origin_h - status_h;
-    Areas {
-        origin: Rect {
-            height: origin_h,
-            ..area
-        },
-        body: Rect {
-            y: area.y + origin_h,
-            height: body_h,
-            ..area
-        },
-        status: Rect {
-            y: area.y + origin_h + body_h,
-            height: status_h,
-            ..area
-        },
-    }
-}
-
-/// The size of the log body in `area`: what `LogView`'s moves need.
-pub fn viewport(area: Rect) -> Viewport {
-    let body = split(area).body;
-    Viewport {
-        width: body.width,
-        height: body.height,
-    }
-}
-
 pub fn draw_logs(frame: &mut Frame, area: Rect, doc: &LogDocument, view: &LogView, now: Ts) {
     render_logs(frame.buffer_mut(), area, doc, view, now);
 }
@@ -105,12 +66,12 @@ pub fn render_logs(buf: &mut Buffer, area: Rect, doc: &LogDocument, view: &LogVi
     }
     // Drawn over whatever was there (help pops up over another view).
     Clear.render(area, buf);
-    let areas = split(area);
-    if !areas.origin.is_empty() {
+    let areas = crate::layout::logs_screen(area);
+    if !areas.top.is_empty() {
         let line = origin_line(doc, now);
-        buf.set_line(area.x, areas.origin.y, &line, area.width);
+        buf.set_line(area.x, areas.top.y, &line, area.width);
     }
-    let vp = viewport(area);
+    let vp = crate::layout::logs_viewport(area);
     let rows = view.visible_rows(doc, vp);
     if rows.is_empty() && !areas.body.is_empty() {
         let text = if doc.is_empty() {
@@ -124,9 +85,9 @@ pub fn render_logs(buf: &mut Buffer, area: Rect, doc: &LogDocument, view: &LogVi
         let y = areas.body.y + u16::try_from(i).unwrap_or(u16::MAX);
         draw_row(buf, areas.body, y, row, view);
     }
-    if !areas.status.is_empty() {
+    if !areas.bottom.is_empty() {
         let line = status_line(doc, view, &rows);
-        buf.set_line(area.x, areas.status.y, &line, area.width);
+        buf.set_line(area.x, areas.bottom.y, &line, area.width);
     }
 }
 

@@ -8,17 +8,23 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::FindPanes;
 use super::help::KeyHelp;
 use super::{detail, dialog, help, logs, theme};
 use crate::console::{Console, ReplayStatus, Screen, Tone};
+use crate::keymap::{Command, Context};
+use crate::layout::Drawn;
 use crate::model::{Ts, human_duration};
 
-pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) {
+/// Draws the console; returns what only the drawing knows (how far the
+/// scrolling views can scroll), for `Console::drawn`.
+pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
+    let mut drawn = Drawn::default();
     let screen = frame.area();
     match &console.screen {
         Screen::Table => {
-            super::draw_with(frame, &console.state, &console.table, &console.panes(), now);
-            if console.status.is_some() && !super::too_small(screen) {
+            super::draw_with(frame, &console.state, &console.table, &panes(console), now);
+            if console.status.is_some() && !crate::layout::too_small(screen) {
                 let line = Rect {
                     y: screen.bottom().saturating_sub(1),
                     height: 1,
@@ -32,7 +38,15 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) {
             match console.state.evals.get(&view.eval_id) {
                 Some(record) => {
                     let flags = console.flags_of(&view.eval_id, now);
-                    detail::draw_detail(frame, body, &view.eval_id, record, &flags, view, now);
+                    let screen = detail::DetailScreen {
+                        id: &view.eval_id,
+                        record,
+                        flags: &flags,
+                        view,
+                        keys: console.key_hints(),
+                        now,
+                    };
+                    drawn.detail_max_scroll = Some(detail::draw_detail(frame, body, &screen));
                 }
                 None => {
                     let text = format!("{} is no longer tracked", view.eval_id);
@@ -52,12 +66,31 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) {
     }
     if let Some(scroll) = console.help {
         let rows = help_rows(console);
-        let area = help::popup_area(screen);
-        let scroll = scroll.min(help::max_scroll(area, &rows));
-        help::draw_help(frame, area, &rows, scroll);
+        let area = crate::layout::help_popup(screen);
+        let keys = console.key_hints();
+        let key = |command| keys.key(Context::Global, command);
+        let hint = format!(
+            "{}/{} close · {}/{} scroll",
+            key(Command::Help),
+            key(Command::Back),
+            key(Command::Down),
+            key(Command::Up)
+        );
+        drawn.help_max_scroll = Some(help::draw_help(frame, area, &rows, scroll.offset(), &hint));
     }
     if let Some(open) = &console.dialog {
         dialog::render(open, screen, frame.buffer_mut());
+    }
+    drawn
+}
+
+/// The panes around the table, as the console has them.
+pub fn panes(console: &Console) -> FindPanes<'_> {
+    FindPanes {
+        events: console.show_events.then_some(&console.events),
+        marks: (!console.marks.is_empty()).then_some(&console.marks),
+        columns: console.columns.as_deref(),
+        keys: console.key_hints(),
     }
 }
 
@@ -84,13 +117,13 @@ fn status_line(console: &Console, area: Rect, buf: &mut Buffer) {
             (status.text.clone(), style)
         }
         None => {
-            let keys: &[(&str, &str)] = match &console.screen {
-                Screen::Table => &[("?", "help")],
-                Screen::Detail(_) => detail::KEYS,
-                Screen::Logs(_) => logs::KEYS,
+            let hints = console.key_hints();
+            let text = match &console.screen {
+                Screen::Table => hints.line(Context::Table, &[Command::Help]),
+                Screen::Detail(_) => hints.line(Context::Detail, detail::HINTS),
+                Screen::Logs(_) => hints.line(Context::Logs, logs::HINTS),
             };
-            let text: Vec<String> = keys.iter().map(|(k, what)| format!("{k} {what}")).collect();
-            (text.join(" · "), theme::dim())
+            (text, theme::dim())
         }
     };
     let mut spans = Vec::new();

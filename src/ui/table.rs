@@ -102,11 +102,6 @@ impl Column {
     }
 }
 
-/// Rows of evaluations that fit under the column titles.
-pub(super) fn body_height(area: Rect) -> u16 {
-    area.height.saturating_sub(1)
-}
-
 pub(super) fn render(
     state: &State,
     view: &TableView,
@@ -118,7 +113,7 @@ pub(super) fn render(
     if area.is_empty() {
         return;
     }
-    let range = view.visible_range(usize::from(body_height(area)));
+    let range = view.visible_range(usize::from(crate::layout::table_body_height(area)));
     let visible = &view.rows()[range.clone()];
     // Texts first, so that each column is as wide as what it shows now
     // (within its cap) and the narrow-terminal fit works on real widths.

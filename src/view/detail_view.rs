@@ -3,6 +3,8 @@
 //! evidence, both sources' facts, the merged timeline, which actions apply),
 //! so that all of it is testable without drawing. Pure: no clock reads.
 
+use super::scroll::Scroll;
+use crate::keymap::Command;
 use crate::model::health::OrphanKind;
 use crate::model::{
     ContainerAction, ContainerState, EvalId, EvalRecord, Flag, Happening, Source, Status, Ts,
@@ -13,32 +15,15 @@ use crate::model::{
 #[derive(Clone, Debug, PartialEq)]
 pub struct DetailView {
     pub eval_id: EvalId,
-    scroll: u16,
+    pub scroll: Scroll,
 }
 
 impl DetailView {
     pub fn new(eval_id: EvalId) -> Self {
-        DetailView { eval_id, scroll: 0 }
-    }
-
-    /// Lines scrolled off the top.
-    pub fn offset(&self) -> u16 {
-        self.scroll
-    }
-
-    /// Scrolls `delta` lines, no further than `max` (from
-    /// `ui::detail::max_scroll` for the screen in use).
-    pub fn scroll(&mut self, delta: i32, max: u16) {
-        let moved = i32::from(self.scroll).saturating_add(delta);
-        self.scroll = u16::try_from(moved.clamp(0, i32::from(max))).unwrap_or(0);
-    }
-
-    pub fn top(&mut self) {
-        self.scroll = 0;
-    }
-
-    pub fn bottom(&mut self, max: u16) {
-        self.scroll = max;
+        DetailView {
+            eval_id,
+            scroll: Scroll::default(),
+        }
     }
 }
 
@@ -222,25 +207,26 @@ pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
         .collect()
 }
 
-/// What a flag means and what to do about it.
+/// What a flag means and what to do about it; `{kill}` and the like name
+/// a command, for the keymap in force to fill in its key.
 pub fn advice(flag: &Flag) -> &'static str {
     match flag {
         Flag::LostCompletion { .. } => {
             "The container ended but the executor never published its completion, so the \
-             evaluation stays running forever. Force it failed (F) with the logs captured at \
-             death, then remove the container (D)."
+             evaluation stays running forever. Force it failed ({force_failed}) with the logs captured at \
+             death, then remove the container ({remove})."
         }
         Flag::Overdue { .. } => {
             "The executor should have stopped this container at its deadline; it may have \
-             crashed or restarted. Kill the container (K); if no failure is published then, \
-             force it failed (F)."
+             crashed or restarted. Kill the container ({kill}); if no failure is published then, \
+             force it failed ({force_failed})."
         }
         Flag::EmptyFailure {
             evidence: Some(_), ..
         } => {
             "The completion carried neither output nor error, yet the evaluation printed: its \
              logs were lost, most likely because the container was removed before they were \
-             read. Open the logs (l) to recover them from Docker or Redis while they last."
+             read. Open the logs ({logs}) to recover them from Docker or Redis while they last."
         }
         Flag::EmptyFailure { evidence: None, .. } => {
             "Nothing shows that it printed anything (sys.exit(3) does this): most likely a \
@@ -249,30 +235,30 @@ pub fn advice(flag: &Flag) -> &'static str {
         Flag::Orphan { kind, .. } => match kind {
             OrphanKind::RunningAfterTerminal => {
                 "The evaluation is over but its container still runs and holds resources. Kill \
-                 it (K), then remove it (D)."
+                 it ({kill}), then remove it ({remove})."
             }
             OrphanKind::NotRemoved => {
                 "The executor removes each container after publishing the completion; this one \
-                 was left behind. Save its logs (l) if needed, then remove it (D)."
+                 was left behind. Save its logs ({logs}) if needed, then remove it ({remove})."
             }
             OrphanKind::UnknownToRedis => {
                 "A container runs that Redis has no trace of: a lost submission, or another \
-                 deployment on this engine. Check its labels; kill it (K) if it should not run."
+                 deployment on this engine. Check its labels; kill it ({kill}) if it should not run."
             }
             OrphanKind::ExitedUnaccounted => {
                 "Whether its completion was published while evaltop was not watching Redis is \
-                 unknown. If the durable record does not show it finished, force it failed (F); \
-                 then remove the container (D)."
+                 unknown. If the durable record does not show it finished, force it failed ({force_failed}); \
+                 then remove the container ({remove})."
             }
         },
         Flag::StaleRunning => {
             "Leftover state: the running key expired and the container is gone, but the id was \
-             never taken out of running_evaluations. Force it failed (F) so that the storage \
+             never taken out of running_evaluations. Force it failed ({force_failed}) so that the storage \
              worker clears it."
         }
         Flag::Silent { .. } => {
             "A healthy executor sends a heartbeat every 30 s; none came. The executor may be \
-             stuck or gone: check it, and the logs (l)."
+             stuck or gone: check it, and the logs ({logs})."
         }
         Flag::TimedOut { .. } => {
             "It ran to its time limit and was stopped, as code that does not finish is. Nothing \
@@ -565,7 +551,7 @@ pub fn docker_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
 /// An action on this evaluation and whether it applies now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActionKey {
-    pub key: &'static str,
+    pub command: Command,
     pub label: &'static str,
     pub available: bool,
 }
@@ -576,22 +562,22 @@ pub fn actions(record: &EvalRecord) -> [ActionKey; 4] {
     let state = record.container_state();
     [
         ActionKey {
-            key: "K",
+            command: Command::Kill,
             label: "kill",
             available: state.is_some_and(ContainerState::is_live),
         },
         ActionKey {
-            key: "D",
+            command: Command::Remove,
             label: "remove",
             available: record.docker.as_ref().is_some_and(|d| d.exists()),
         },
         ActionKey {
-            key: "l",
+            command: Command::Logs,
             label: "logs",
             available: true,
         },
         ActionKey {
-            key: "F",
+            command: Command::ForceFail,
             label: "force failed",
             available: !record.redis.is_terminal(),
         },

@@ -11,6 +11,7 @@ mod finding;
 mod input;
 pub mod log_view;
 pub mod quick;
+pub mod scroll;
 pub mod sort;
 #[cfg(test)]
 mod tests;

@@ -9,14 +9,15 @@
 use std::sync::Arc;
 
 use evaltop::actions::LogOrigin;
+use evaltop::layout::logs_viewport as log_viewport;
 use evaltop::model::{
     CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, EvalRecord,
     Flag, HealthContext, Observation, RedisSnapshot, RunningKey, Settings, Source, State, Status,
     StatusMessage, StreamKind, Ts, assess,
 };
-use evaltop::ui::detail::draw_detail;
+use evaltop::ui::detail::{DetailScreen, draw_detail};
 use evaltop::ui::help::{KeyHelp, draw_help};
-use evaltop::ui::logs::{draw_logs, viewport as log_viewport};
+use evaltop::ui::logs::draw_logs;
 use evaltop::view::detail_view::DetailView;
 use evaltop::view::log_view::{LogDocument, LogSource, LogView, Viewport};
 use ratatui::Terminal;
@@ -183,15 +184,22 @@ pub fn terminal(width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 pub fn detail(state: &State, view: &DetailView, width: u16, height: u16) -> Buffer {
+    detail_and_max(state, view, width, height).0
+}
+
+/// The detail drawn, and how far it can scroll at that size.
+pub fn detail_and_max(state: &State, view: &DetailView, width: u16, height: u16) -> (Buffer, u16) {
     let flags = flags(state);
     let mut terminal = terminal(width, height);
+    let mut max = 0;
     terminal
         .draw(|frame| {
             let area = frame.area();
-            draw_detail(frame, area, ID, record(state), &flags, view, NOW)
+            let screen = DetailScreen::with_default_keys(ID, record(state), &flags, view, NOW);
+            max = draw_detail(frame, area, &screen);
         })
         .expect("draw");
-    terminal.backend().buffer().clone()
+    (terminal.backend().buffer().clone(), max)
 }
 
 // ---- the log viewer ----
@@ -277,15 +285,24 @@ pub fn help_rows() -> Vec<KeyHelp> {
     ]
 }
 
+/// What the console's help says on its frame with the default keys.
+pub const HELP_HINT: &str = "?/esc close · j/k scroll";
+
 pub fn help(rows: &[KeyHelp], scroll: u16, width: u16, height: u16) -> Buffer {
+    help_and_max(rows, scroll, width, height).0
+}
+
+/// Help drawn, and how far it can scroll at that size.
+pub fn help_and_max(rows: &[KeyHelp], scroll: u16, width: u16, height: u16) -> (Buffer, u16) {
     let mut terminal = terminal(width, height);
+    let mut max = 0;
     terminal
         .draw(|frame| {
             let area = frame.area();
-            draw_help(frame, area, rows, scroll)
+            max = draw_help(frame, area, rows, scroll, HELP_HINT);
         })
         .expect("draw");
-    terminal.backend().buffer().clone()
+    (terminal.backend().buffer().clone(), max)
 }
 
 // ---- the table ----

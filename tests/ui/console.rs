@@ -3,8 +3,8 @@
 //! fixed sizes as snapshots, and at every size without a panic.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use evaltop::console::keymap::Keymap;
 use evaltop::console::{Console, Input};
+use evaltop::keymap::Keymap;
 use evaltop::model::{
     ContainerFacts, ContainerState, Observation, RedisSnapshot, Source, State, Status,
     StatusMessage, Ts,
@@ -101,7 +101,9 @@ fn draw(console: &mut Console, width: u16, height: u16) -> Buffer {
     console.refresh_if_needed(t(45));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
-        .draw(|frame| evaltop::ui::screen::draw_console(frame, console, t(45)))
+        .draw(|frame| {
+            evaltop::ui::screen::draw_console(frame, console, t(45));
+        })
         .expect("draw");
     terminal.backend().buffer().clone()
 }
@@ -233,4 +235,38 @@ fn a_multibyte_container_id_from_redis_opens_every_dialog() {
     key(&mut console, KeyCode::Char('K'));
     let screen = text(&draw(&mut console, 100, 24));
     assert!(screen.contains("container abcdefghijké"), "{screen}");
+}
+
+/// Every hint on screen comes from the keymap in force: after a rebinding
+/// the footer, the detail's keys line and its advice name the new key.
+#[test]
+fn hints_follow_a_rebinding_and_leave_out_what_cannot_run() {
+    let config = evaltop::config::parse("[keys]\nkill = \"ctrl-k\"\nforce_failed = \"X\"")
+        .expect("the config parses");
+    let mut console = console();
+    console.keymap = config.keymap;
+    let table = text(&draw(&mut console, 300, 24));
+    assert!(
+        table.contains("? help · / filter · enter detail · l logs · ctrl-k kill · D remove · X fail · space mark · q quit"),
+        "{table}"
+    );
+    key(&mut console, KeyCode::Enter);
+    let detail = text(&draw(&mut console, 140, 60));
+    assert!(
+        detail.contains("ctrl-k kill · D remove · l logs · X force failed"),
+        "{detail}"
+    );
+    assert!(detail.contains("Force it failed (X)"), "{detail}");
+    assert!(
+        !detail.contains("(F)") && !detail.contains("K kill"),
+        "{detail}"
+    );
+
+    // Read-only: the keys that would write are not offered.
+    let mut read_only = self::console().with_read_only(Some("test".into()));
+    let table = text(&draw(&mut read_only, 300, 24));
+    assert!(
+        table.contains("? help · / filter · enter detail · l logs · q quit"),
+        "{table}"
+    );
 }

@@ -47,7 +47,15 @@ fn screen(state: &State, now: Ts, width: u16, height: u16) -> Vec<String> {
     table.refresh(state, now);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| evaltop::ui::draw(frame, state, &table, now))
+        .draw(|frame| {
+            evaltop::ui::draw_with(
+                frame,
+                state,
+                &table,
+                &evaltop::ui::FindPanes::default(),
+                now,
+            )
+        })
         .unwrap();
     let buffer = terminal.backend().buffer();
     (0..height)

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use evaltop::model::{EvalRecord, Flag, FlagKind, Observation, Status, StatusMessage};
-use evaltop::ui::detail::{draw_detail, max_scroll};
+use evaltop::ui::detail::{DetailScreen, draw_detail};
 use evaltop::view::detail_view::{DetailView, phases, timeline};
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 
 use crate::common::{
@@ -114,12 +113,10 @@ fn detail_stacks_on_narrow_terminals_and_scrolls_within_bounds() {
     let (_, y_docker) = find(&buf, "Docker says");
     assert!(y_redis < y_docker, "stacked:\n{}", text(&buf));
 
-    let area = Rect::new(0, 0, 80, 24);
-    let flags = flags(&state);
-    let max = max_scroll(area, record(&state), &flags, NOW);
+    let (_, max) = crate::common::detail_and_max(&state, &view, 80, 24);
     assert!(max > 0);
-    view.scroll(1000, max);
-    assert_eq!(view.offset(), max);
+    view.scroll.by(1000, Some(max));
+    assert_eq!(view.scroll.offset(), max);
     let buf = detail(&state, &view, 80, 24);
     // Scrolled to the end, the last timeline entry sits just above the keys.
     assert!(
@@ -128,8 +125,8 @@ fn detail_stacks_on_narrow_terminals_and_scrolls_within_bounds() {
         text(&buf)
     );
     assert!(line(&buf, 0).contains(ID), "title stays:\n{}", text(&buf));
-    view.scroll(-1000, max);
-    assert_eq!(view.offset(), 0);
+    view.scroll.by(-1000, Some(max));
+    assert_eq!(view.scroll.offset(), 0);
     insta::assert_snapshot!(
         "detail_lost_completion_80x24",
         text(&detail(&state, &view, 80, 24))
@@ -164,7 +161,11 @@ fn detail_of_a_healthy_and_of_an_unknown_evaluation() {
     terminal
         .draw(|frame| {
             let area = frame.area();
-            draw_detail(frame, area, "x\u{1b}[2Jy", &empty, &[], &view, NOW)
+            draw_detail(
+                frame,
+                area,
+                &DetailScreen::with_default_keys("x\u{1b}[2Jy", &empty, &[], &view, NOW),
+            );
         })
         .expect("draw");
     let screen = text(terminal.backend().buffer());

@@ -10,11 +10,12 @@ use crate::common::table::{
     status, up,
 };
 use crate::common::{find, line, text};
+use evaltop::layout::{events_page_size, page_size, too_small};
 use evaltop::model::FlagKind;
 use evaltop::model::{
     ContainerAction, Observation, RedisSnapshot, Rejection, Settings, Source, State, Status,
 };
-use evaltop::ui::{FindPanes, draw_with, events_page_size, page_size_with, too_small};
+use evaltop::ui::{FindPanes, draw_with};
 use evaltop::view::{EventLog, Filter, FilterEdit, QuickView, SortColumn, TableView};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -328,11 +329,11 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     let x = find(&buf, &format!("{EMPTY} docker die")).0;
     assert!(buf[(x, footer - 5)].modifier.contains(Modifier::BOLD));
     assert!(!buf[(x, footer - 2)].modifier.contains(Modifier::BOLD));
-    let page = events_page_size(buf.area, &view, &panes);
+    let page = events_page_size(buf.area, &view);
     assert_eq!(page, usize::from(footer - 1 - title));
     // The table keeps a page of its own above the pane.
     assert_eq!(
-        page_size_with(buf.area, &view, &panes),
+        page_size(buf.area, &view, panes.events.is_some()),
         usize::from(title - 6)
     );
 
@@ -387,8 +388,11 @@ fn no_size_panics_and_small_screens_say_so() {
                 let bar =
                     (0..h).find(|&y| buf[(0, y)].symbol() == "/" && buf[(1, y)].symbol() == "!");
                 assert!(bar.is_some(), "{w}x{h}:\n{}", text(&buf));
-                assert!(page_size_with(area, &view, &panes) >= 3, "{w}x{h}");
-                assert!(events_page_size(area, &view, &panes) >= 2, "{w}x{h}");
+                assert!(
+                    page_size(area, &view, panes.events.is_some()) >= 3,
+                    "{w}x{h}"
+                );
+                assert!(events_page_size(area, &view) >= 2, "{w}x{h}");
             }
         }
     }

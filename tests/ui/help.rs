@@ -1,8 +1,6 @@
 //! The help screen as drawn: every key by context, long descriptions
 //! wrapped under themselves, and scrolling when it does not fit.
 
-use evaltop::ui::help::max_scroll as help_max_scroll;
-use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 
 use crate::common::{find, help, help_rows, text};
@@ -28,8 +26,7 @@ fn help_lists_every_key_by_context() {
     insta::assert_snapshot!("help_80x24", screen);
 
     // Too small for all of it: it scrolls, and says where it is.
-    let area = Rect::new(0, 0, 40, 10);
-    let max = help_max_scroll(area, &rows);
+    let (_, max) = crate::common::help_and_max(&rows, 0, 40, 10);
     assert!(max > 0);
     let buf = help(&rows, max, 40, 10);
     assert!(text(&buf).contains("n/N"), "{}", text(&buf));

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use evaltop::actions::{ActionKind, LogOrigin, Outcome, OutcomeDetail, Target};
-use evaltop::console::keymap::Keymap;
 use evaltop::console::{Console, Input, Screen};
+use evaltop::keymap::Keymap;
 use evaltop::model::{
     CapturedLogs, ContainerFacts, ContainerState, Observation, Source, State, Ts,
 };
@@ -371,7 +371,9 @@ fn draw(console: &mut Console, (width, height): (u16, u16), what: &str) -> Buffe
     console.refresh_if_needed(NOW);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("backend");
     terminal
-        .draw(|frame| draw_console(frame, console, NOW))
+        .draw(|frame| {
+            draw_console(frame, console, NOW);
+        })
         .expect("draw");
     let buf = terminal.backend().buffer().clone();
     let what = format!("{what} at {width}x{height}");
@@ -490,7 +492,7 @@ fn run(case: &Case, size: (u16, u16)) {
         "{name}\n{}",
         screen(&buf)
     );
-    assert!(row(&buf, size.1 - 1).starts_with("K kill"), "{name}");
+    assert!(row(&buf, size.1 - 1).starts_with("j down"), "{name}");
     assert_hidden(&buf, case);
     press(&mut console, KeyCode::Esc);
 

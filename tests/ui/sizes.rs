@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use evaltop::ui::detail::{draw_detail, render_detail};
+use evaltop::ui::detail::{DetailScreen, draw_detail, render_detail};
 use evaltop::ui::help::{draw_help, render_help};
 use evaltop::ui::logs::{draw_logs, render_logs};
 use evaltop::view::detail_view::DetailView;
@@ -12,7 +12,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::common::{
-    ID, NOW, doc_of, flags, help_rows, long_doc, lost_completion, record, terminal, vp,
+    HELP_HINT, ID, NOW, doc_of, flags, help_rows, long_doc, lost_completion, record, terminal, vp,
 };
 
 #[test]
@@ -21,7 +21,7 @@ fn no_size_panics() {
     let record = record(&state);
     let flags = flags(&state);
     let mut detail_view = DetailView::new(Arc::from(ID));
-    detail_view.scroll(30, u16::MAX);
+    detail_view.scroll.by(30, None);
     let doc = long_doc();
     let mut wrapped = LogView::new();
     wrapped.toggle_wrap();
@@ -35,11 +35,15 @@ fn no_size_panics() {
         for height in 1..=80u16 {
             let area = Rect::new(0, 0, width, height);
             let mut buf = Buffer::empty(area);
-            render_detail(&mut buf, area, ID, record, &flags, &detail_view, NOW);
+            render_detail(
+                &mut buf,
+                area,
+                &DetailScreen::with_default_keys(ID, record, &flags, &detail_view, NOW),
+            );
             render_logs(&mut buf, area, &doc, &wrapped, NOW);
             render_logs(&mut buf, area, &doc, &cut, NOW);
             render_logs(&mut buf, area, &console, &LogView::new(), NOW);
-            render_help(&mut buf, area, &rows, 3);
+            render_help(&mut buf, area, &rows, 3, HELP_HINT);
         }
     }
     // And through a terminal, with an area smaller than the screen.
@@ -48,8 +52,12 @@ fn no_size_panics() {
         .draw(|frame| {
             let area = Rect::new(2, 2, 40, 40);
             draw_logs(frame, area, &doc, &wrapped, NOW);
-            draw_help(frame, area, &rows, 0);
-            draw_detail(frame, area, ID, record, &flags, &detail_view, NOW);
+            draw_help(frame, area, &rows, 0, HELP_HINT);
+            draw_detail(
+                frame,
+                area,
+                &DetailScreen::with_default_keys(ID, record, &flags, &detail_view, NOW),
+            );
         })
         .expect("draw");
 }

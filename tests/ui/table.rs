@@ -7,11 +7,12 @@ use crate::common::table::{
     status, up,
 };
 use crate::common::{line, text};
+use evaltop::layout::page_size;
 use evaltop::model::{
     ContainerAction, ContainerFacts, ContainerState, Observation, RedisSnapshot, Rejection,
     Settings, Source, State, Status,
 };
-use evaltop::ui::{draw, page_size};
+use evaltop::ui::{FindPanes, draw_with};
 use evaltop::view::{Action, TableView};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -98,7 +99,7 @@ fn scenario() -> State {
 fn render(state: &State, view: &TableView, width: u16, height: u16) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
     terminal
-        .draw(|frame| draw(frame, state, view, NOW))
+        .draw(|frame| draw_with(frame, state, view, &FindPanes::default(), NOW))
         .expect("draw");
     terminal.backend().buffer().clone()
 }
@@ -231,8 +232,11 @@ fn footer_explains_the_selected_rows_top_flag() {
 fn selection_moves_with_keys_and_follows_the_id() {
     let mut state = scenario();
     let mut view = refreshed(&state);
-    let page = page_size(Rect::new(0, 0, 100, 20));
-    assert_eq!(page, 14);
+    let page = page_size(Rect::new(0, 0, 100, 20), &view, false);
+    assert_eq!(
+        page, 13,
+        "20 lines less the header, tabs, titles and footer"
+    );
     let selected = |view: &TableView| view.selected().map(|id| id.to_string());
     assert_eq!(selected(&view).as_deref(), Some(EMPTY));
     view.apply(Action::Down, page);
