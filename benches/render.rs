@@ -22,7 +22,7 @@ use evaltop::model::{
 };
 use evaltop::sources::Received;
 use evaltop::ui::screen::draw_console;
-use evaltop::view::{Filter, SortColumn, TableView};
+use evaltop::view::{Column, Filter, TableView};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -273,12 +273,12 @@ fn refreshes(c: &mut Criterion) {
             assert!(flagged > n / 10, "flags are computed: {flagged}");
             println!("population/{n}: {flagged} flagged");
             let mut by_id = TableView::default();
-            by_id.sort_by(SortColumn::Id);
+            by_id.sort_by(Some(Column::Id));
             group.bench_function(format!("sort_by_id/{n}"), |b| {
                 b.iter(|| by_id.refresh(&state, NOW))
             });
             let mut by_age = TableView::default();
-            by_age.sort_by(SortColumn::Age);
+            by_age.sort_by(Some(Column::Age));
             group.bench_function(format!("sort_by_age/{n}"), |b| {
                 b.iter(|| by_age.refresh(&state, NOW))
             });

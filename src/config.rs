@@ -15,18 +15,7 @@ use toml::Spanned;
 use crate::keymap::{Chord, Command, Keymap};
 use crate::model::live_logs::LiveLogLimits;
 use crate::names::Names;
-
-/// Columns the table can show, in their default order.
-pub const COLUMNS: [&str; 8] = [
-    "id",
-    "status",
-    "container",
-    "executor",
-    "age",
-    "runtime",
-    "exit",
-    "flags",
-];
+use crate::view::Column;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -113,7 +102,8 @@ pub struct Config {
     pub kill_signal: String,
     /// Bounds of the live log buffer.
     pub live_logs: LiveLogLimits,
-    pub columns: Vec<String>,
+    /// The table's columns, in the order they are drawn.
+    pub columns: Vec<Column>,
     pub keymap: Keymap,
     /// Severity and accent colours by name (`alarm`, `warning`, `info`,
     /// `good`), as colour names.
@@ -131,7 +121,7 @@ impl Default for Config {
             audit_stream: true,
             kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
             live_logs: LiveLogLimits::default(),
-            columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+            columns: Column::ALL.to_vec(),
             keymap: Keymap::default(),
             colors: BTreeMap::new(),
             names: Names::default(),
@@ -230,15 +220,24 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
     }
 
     if let Some(columns) = &file.columns {
-        for column in columns.get_ref() {
-            if !COLUMNS.contains(&column.as_str()) {
+        let names: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
+        let mut chosen = Vec::new();
+        for name in columns.get_ref() {
+            let column = Column::parse(name).ok_or_else(|| {
+                at(
+                    columns.span(),
+                    format!("`columns`: unknown column {name:?}, expected some of {names:?}"),
+                )
+            })?;
+            if chosen.contains(&column) {
                 return Err(at(
                     columns.span(),
-                    format!("`columns`: unknown column {column:?}, expected some of {COLUMNS:?}"),
+                    format!("`columns`: {name:?} is listed twice"),
                 ));
             }
+            chosen.push(column);
         }
-        config.columns = columns.get_ref().clone();
+        config.columns = chosen;
     }
 
     let mut rebound = Vec::new();
@@ -394,7 +393,7 @@ running_key = "running:{id}"
         assert_eq!(config.kill_signal, "SIGTERM");
         assert_eq!(config.live_logs.per_eval_bytes, 64 * 1024);
         assert_eq!(config.live_logs.total_bytes, 8 * 1024 * 1024);
-        assert_eq!(config.columns, ["id", "status", "flags"]);
+        assert_eq!(config.columns, [Column::Id, Column::Status, Column::Flags]);
         assert_eq!(config.colors["alarm"], "lightred");
         assert_eq!(config.names.channel_prefix, "eval:");
         assert_eq!(config.names.running_key, "running:{id}");
@@ -443,6 +442,7 @@ running_key = "running:{id}"
             ("[keys]\nkill = \"hyper-k\"", 2, "unknown key"),
             ("[colors]\nalarm = \"blood\"", 2, "unknown colour \"blood\""),
             ("columns = [\"id\", \"cpu\"]", 1, "unknown column \"cpu\""),
+            ("columns = [\"age\", \"age\"]", 1, "\"age\" is listed twice"),
             ("kill_signal = \"KILL ME\"", 1, "`kill_signal`"),
             ("live_log_mib_total = 0", 1, "`live_log_mib_total`"),
             ("read_only = \"yes\"", 1, "invalid type"),
@@ -473,7 +473,7 @@ running_key = "running:{id}"
         let end = start + readme[start..].find("```").expect("closed");
         let config = parse(&readme[start..end]).expect("the README's config parses");
         assert_eq!(config.grace, Some(Duration::from_secs(45)));
-        assert_eq!(config.columns.len(), COLUMNS.len());
+        assert_eq!(config.columns, Column::ALL);
     }
 
     #[test]

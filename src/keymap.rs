@@ -225,12 +225,13 @@ impl Command {
                         .unwrap_or(&[]),
                 }
             }
-            Command::Sort => spec(
-                "sort",
-                "sort",
-                "sort: then i id, s status, c container, e executor, a age, r runtime, x exit, f flags, d default (again: reverse)",
-                &[(Table, "s")],
-            ),
+            Command::Sort => Spec {
+                description: Cow::Owned(format!(
+                    "sort: then {} (again: reverse)",
+                    crate::view::column::sort_menu()
+                )),
+                ..spec("sort", "sort", "", &[(Table, "s")])
+            },
             Command::EventsUp => spec(
                 "events_up",
                 "events back",

@@ -46,9 +46,7 @@ async fn async_main(cli: Cli, config: Config) -> Result<ExitCode> {
                 .with_names(config.names.clone())
                 .with_read_only(read_only);
             console.kill_signal = config.kill_signal.clone();
-            if config.columns.len() < evaltop::config::COLUMNS.len() {
-                console.columns = Some(config.columns.clone());
-            }
+            console.columns = config.columns.clone();
             let result = app::tui::run(LiveFeed { sources }, console, Some(runner)).await;
             if let Some(handle) = recording {
                 let status = handle.finish().await;

@@ -8,9 +8,10 @@ use super::{Console, LogsScreen, Output, ReplayControl, Screen, Tone};
 use crate::keymap::{Command, Context, KeyHints};
 use crate::layout::{self, Drawn};
 use crate::model::Ts;
+use crate::view::column::{sort_choice, sort_menu};
 use crate::view::detail_view::DetailView;
 use crate::view::scroll::Scroll;
-use crate::view::{Action, FilterEdit, QuickView, SortColumn};
+use crate::view::{Action, FilterEdit, QuickView};
 
 /// Rows the wheel moves.
 const WHEEL_ROWS: usize = 3;
@@ -36,7 +37,7 @@ impl Console {
         if self.sort_pending {
             self.sort_pending = false;
             if let KeyCode::Char(c) = key.code
-                && let Some(column) = sort_column(c)
+                && let Some(column) = sort_choice(c)
             {
                 self.table.sort_by(column);
                 return Vec::new();
@@ -147,11 +148,7 @@ impl Console {
             }
             Command::Sort => {
                 self.sort_pending = true;
-                self.say(
-                    now,
-                    Tone::Info,
-                    "sort by: i id · s status · c container · e executor · a age · r runtime · x exit · f flags · d default".into(),
-                );
+                self.say(now, Tone::Info, format!("sort by: {}", sort_menu()));
             }
             Command::ToggleEvents => self.show_events = !self.show_events,
             Command::EventsUp => {
@@ -355,19 +352,4 @@ fn search_key(logs: &mut LogsScreen, key: KeyEvent, size: ratatui::layout::Rect)
         }
         _ => {}
     }
-}
-
-fn sort_column(key: char) -> Option<SortColumn> {
-    Some(match key {
-        'i' => SortColumn::Id,
-        's' => SortColumn::Status,
-        'c' => SortColumn::Container,
-        'e' => SortColumn::Executor,
-        'a' => SortColumn::Age,
-        'r' => SortColumn::Runtime,
-        'x' => SortColumn::Exit,
-        'f' => SortColumn::Flags,
-        'd' => SortColumn::Default,
-        _ => return None,
-    })
 }

@@ -23,7 +23,7 @@ use crate::sources::Received;
 use crate::view::detail_view::DetailView;
 use crate::view::log_view::{LogDocument, LogView};
 use crate::view::scroll::Scroll;
-use crate::view::{EventLog, TableView};
+use crate::view::{Column, EventLog, TableView};
 
 /// How long a status message stays.
 const STATUS_FOR_MS: i64 = 15_000;
@@ -128,8 +128,8 @@ pub struct Console {
     pub operator: String,
     /// The signal a kill sends (the config's `kill_signal`).
     pub kill_signal: String,
-    /// The table's columns from the config; `None`: all.
-    pub columns: Option<Vec<String>>,
+    /// The table's columns, in order (the config's `columns`).
+    pub columns: Vec<Column>,
     /// The platform's names, for what dialogs say they will touch.
     pub names: crate::names::Names,
     pub mouse_captured: bool,
@@ -159,7 +159,7 @@ impl Console {
             read_only: None,
             operator,
             names: crate::names::Names::default(),
-            columns: None,
+            columns: Column::ALL.to_vec(),
             kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
             mouse_captured: true,
             replay: None,

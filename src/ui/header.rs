@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{safe, theme};
 use crate::model::{BlindWindow, FlagKind, SourceHealth, State, Ts, human_duration};
-use crate::view::{Counts, QuickView, SortColumn, TableView};
+use crate::view::{Counts, QuickView, TableView};
 
 const SEPARATOR: &str = " │ ";
 const ITEM: &str = " · ";
@@ -197,14 +197,17 @@ fn tabs_line(view: &TableView, short: bool) -> Line<'static> {
         });
     }
     let sort = view.sort();
-    if sort.column != SortColumn::Default || sort.reversed {
+    if sort.column.is_some() || sort.reversed {
         spans.push(Span::raw(SEPARATOR));
         let direction = match sort.arrow() {
             Some(arrow) => arrow.to_string(),
             None => " reversed".to_string(),
         };
         spans.push(Span::styled(
-            format!("sort {}{direction}", sort.column.name()),
+            format!(
+                "sort {}{direction}",
+                sort.column.map_or("default", |c| c.name())
+            ),
             theme::title(),
         ));
     }

@@ -26,16 +26,29 @@ use crate::view::TableView;
 
 /// The panes that finding rows adds around the table. The filter bar and
 /// the quick-view tabs come from the `TableView` itself.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct FindPanes<'a> {
     /// The events pane, when it is open.
     pub events: Option<&'a crate::view::EventLog>,
     /// Rows marked for an action, shown with a bullet.
     pub marks: Option<&'a std::collections::BTreeSet<crate::model::EvalId>>,
-    /// The columns to show (the config's `columns`); `None`: all.
-    pub columns: Option<&'a [String]>,
+    /// The columns to show, in order (the config's `columns`).
+    pub columns: &'a [crate::view::Column],
     /// What the footer's key hints are made from.
     pub keys: crate::keymap::KeyHints<'a>,
+}
+
+impl Default for FindPanes<'_> {
+    /// Every column, no pane, the default keys: for drawing outside a
+    /// console.
+    fn default() -> Self {
+        FindPanes {
+            events: None,
+            marks: None,
+            columns: &crate::view::Column::ALL,
+            keys: crate::keymap::KeyHints::default(),
+        }
+    }
 }
 
 /// Draws the whole screen with the finding panes: quick-view tabs, the

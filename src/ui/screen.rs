@@ -89,7 +89,7 @@ pub fn panes(console: &Console) -> FindPanes<'_> {
     FindPanes {
         events: console.show_events.then_some(&console.events),
         marks: (!console.marks.is_empty()).then_some(&console.marks),
-        columns: console.columns.as_deref(),
+        columns: &console.columns,
         keys: console.key_hints(),
     }
 }

@@ -14,7 +14,8 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
 
 use super::{safe, theme};
 use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
-use crate::view::{Row, SortColumn, TableView, shown_status};
+use crate::view::sort::runtime_ms;
+use crate::view::{Column, Row, TableView, shown_status};
 
 const DASH: &str = "—";
 /// Before the id of a row marked for an action.
@@ -24,81 +25,31 @@ const COLUMNS: usize = Column::ALL.len();
 /// The id shrinks no further than this before status and flags give way.
 const MIN_ID: u16 = 12;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
-    Id,
-    Status,
-    Container,
-    Executor,
-    Age,
-    Runtime,
-    Exit,
-    Flags,
-}
+/// What goes first when the terminal is too narrow; the id never goes.
+const DROP_ORDER: [Column; 7] = [
+    Column::Executor,
+    Column::Age,
+    Column::Exit,
+    Column::Container,
+    Column::Runtime,
+    Column::Status,
+    Column::Flags,
+];
 
-impl Column {
-    const ALL: [Column; 8] = [
-        Column::Id,
-        Column::Status,
-        Column::Container,
-        Column::Executor,
-        Column::Age,
-        Column::Runtime,
-        Column::Exit,
-        Column::Flags,
-    ];
-    /// What goes first when the terminal is too narrow; the id never goes.
-    const DROP_ORDER: [Column; 7] = [
-        Column::Executor,
-        Column::Age,
-        Column::Exit,
-        Column::Container,
-        Column::Runtime,
-        Column::Status,
-        Column::Flags,
-    ];
-
-    /// The widest a column grows; longer texts are cut. Flags take what is
-    /// left, so this is the least room they are worth keeping for.
-    fn cap(self) -> u16 {
-        match self {
-            // The platform's ids are 29 wide.
-            Column::Id => 32,
-            Column::Status => 12,
-            Column::Container => 10,
-            Column::Executor => 16,
-            Column::Age => 6,
-            Column::Runtime => 14,
-            Column::Exit => 5,
-            // "lost-completion", the longest name.
-            Column::Flags => 15,
-        }
-    }
-
-    fn sort_column(self) -> SortColumn {
-        match self {
-            Column::Id => SortColumn::Id,
-            Column::Status => SortColumn::Status,
-            Column::Container => SortColumn::Container,
-            Column::Executor => SortColumn::Executor,
-            Column::Age => SortColumn::Age,
-            Column::Runtime => SortColumn::Runtime,
-            Column::Exit => SortColumn::Exit,
-            Column::Flags => SortColumn::Flags,
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Column::Id => "id",
-            Column::Status => "status",
-            Column::Container => "container",
-            Column::Executor => "executor",
-            Column::Age => "age",
-            Column::Runtime => "runtime",
-            Column::Exit => "exit",
-            Column::Flags => "flags",
-        }
+/// The widest a column grows; longer texts are cut. Flags take what is
+/// left, so this is the least room they are worth keeping for.
+fn cap(column: Column) -> u16 {
+    match column {
+        // The platform's ids are 29 wide.
+        Column::Id => 32,
+        Column::Status => 12,
+        Column::Container => 10,
+        Column::Executor => 16,
+        Column::Age => 6,
+        Column::Runtime => 14,
+        Column::Exit => 5,
+        // "lost-completion", the longest name.
+        Column::Flags => 15,
     }
 }
 
@@ -131,10 +82,8 @@ pub(super) fn render(
         .collect();
     let sort = view.sort();
     let titles: [Cow<'static, str>; COLUMNS] = Column::ALL.map(|c| match sort.arrow() {
-        Some(arrow) if sort.column == c.sort_column() => {
-            Cow::Owned(format!("{}{arrow}", c.title()))
-        }
-        _ => Cow::Borrowed(c.title()),
+        Some(arrow) if sort.column == Some(c) => Cow::Owned(format!("{}{arrow}", c.name())),
+        _ => Cow::Borrowed(c.name()),
     });
     let mut widths = [0u16; COLUMNS];
     for (i, column) in Column::ALL.into_iter().enumerate() {
@@ -145,16 +94,10 @@ pub(super) fn render(
             .unwrap_or(0);
         let widest = u16::try_from(widest).unwrap_or(u16::MAX);
         let title = titles[i].chars().count() as u16;
-        widths[i] = widest.clamp(title, column.cap().max(title));
+        widths[i] = widest.clamp(title, cap(column).max(title));
     }
-    let sorted = Column::ALL
-        .into_iter()
-        .find(|c| sort.arrow().is_some() && c.sort_column() == sort.column);
-    let mut columns = fit(area.width, &mut widths, sorted);
-    if let Some(shown) = panes.columns {
-        // The config's choice; the id always stays, it names the row.
-        columns.retain(|c| *c == Column::Id || shown.iter().any(|name| name == c.title()));
-    }
+    let sorted = sort.column;
+    let columns = fit(area.width, panes.columns, &mut widths, sorted);
     let constraints = columns.iter().map(|&c| match c {
         Column::Flags => Constraint::Fill(1),
         c => Constraint::Length(widths[c as usize]),
@@ -211,9 +154,19 @@ pub(super) fn render(
 /// the `sorted` column goes last, since its order is what the table shows.
 /// Before status or flags go, the id gives up room (it is shown by its
 /// tail, the part that tells ids apart), down to `MIN_ID`.
-fn fit(width: u16, widths: &mut [u16; COLUMNS], sorted: Option<Column>) -> Vec<Column> {
-    let mut columns = Column::ALL.to_vec();
-    let drops = Column::DROP_ORDER
+/// The columns to draw, in the order chosen (the config's `columns`, the
+/// id always first: it names the row), without those that do not fit
+/// `width`; the sorted column goes last, since it is what the operator is
+/// looking at.
+fn fit(
+    width: u16,
+    chosen: &[Column],
+    widths: &mut [u16; COLUMNS],
+    sorted: Option<Column>,
+) -> Vec<Column> {
+    let mut columns = vec![Column::Id];
+    columns.extend(chosen.iter().copied().filter(|c| *c != Column::Id));
+    let drops = DROP_ORDER
         .into_iter()
         .filter(|&c| Some(c) != sorted)
         .chain(sorted.filter(|&c| c != Column::Id));
@@ -300,7 +253,7 @@ fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: T
 }
 
 /// "12s/30s" while running, "+41s over" past the deadline, the final
-/// runtime once the container has ended.
+/// runtime once the container has ended (the value the sort uses).
 fn runtime(record: &EvalRecord, flags: &[Flag], now: Ts) -> Text<'static> {
     let overdue = flags.iter().find_map(|flag| match flag {
         Flag::Overdue { deadline, .. } => Some(*deadline),
@@ -312,37 +265,20 @@ fn runtime(record: &EvalRecord, flags: &[Flag], now: Ts) -> Text<'static> {
         let over = human_duration(now.since(deadline).max(0));
         return (Cow::Owned(format!("+{over} over")), Some(theme::alarm()));
     }
-    let limit = record.timeout_secs().map(|t| i64::from(t) * 1000);
-    let running = |start: Option<Ts>| match (start, limit) {
-        (Some(start), Some(limit)) => format!(
-            "{}/{}",
-            human_duration(now.since(start).max(0)),
-            human_duration(limit)
-        ),
-        (Some(start), None) => human_duration(now.since(start).max(0)),
-        (None, _) => DASH.to_string(),
+    let Some(ms) = runtime_ms(record, now) else {
+        return (Cow::Borrowed(DASH), None);
     };
-    let text = match &record.docker {
-        Some(docker) => {
-            let start = docker.created_at.or(docker.started_at);
-            match docker.state {
-                Some(state) if state.is_live() => running(start),
-                Some(state) if state.has_ended() => match (start, docker.ended_at()) {
-                    (Some(start), Some(end)) => human_duration(end.since(start).max(0)),
-                    _ => DASH.to_string(),
-                },
-                _ => DASH.to_string(),
-            }
-        }
-        None if !record.redis.is_terminal()
-            && matches!(
-                record.redis.status,
-                Some(Status::Running | Status::Provisioning)
-            ) =>
-        {
-            running(record.started_at())
-        }
-        None => DASH.to_string(),
+    let running = match record.container_state() {
+        Some(state) => state.is_live(),
+        None => true,
+    };
+    let text = match record.timeout_secs() {
+        Some(limit) if running => format!(
+            "{}/{}",
+            human_duration(ms),
+            human_duration(i64::from(limit) * 1000)
+        ),
+        _ => human_duration(ms),
     };
     (Cow::Owned(text), None)
 }
@@ -362,12 +298,12 @@ mod tests {
     #[test]
     fn narrow_terminals_drop_executor_age_and_exit_first() {
         let mut w = widths();
-        assert_eq!(fit(250, &mut w, None), Column::ALL.to_vec());
-        let narrower = fit(80, &mut widths(), None);
+        assert_eq!(fit(250, &Column::ALL, &mut w, None), Column::ALL.to_vec());
+        let narrower = fit(80, &Column::ALL, &mut widths(), None);
         assert!(!narrower.contains(&Column::Executor) && !narrower.contains(&Column::Age));
         assert!(narrower.contains(&Column::Flags) && narrower.contains(&Column::Status));
         let mut w = widths();
-        assert_eq!(fit(5, &mut w, None), vec![Column::Id]);
+        assert_eq!(fit(5, &Column::ALL, &mut w, None), vec![Column::Id]);
         assert_eq!(w[Column::Id as usize], 5);
     }
 
@@ -376,35 +312,55 @@ mod tests {
         let mut w = widths();
         // id 29 + status 8 + flags 12 + 2 spaces = 51.
         assert_eq!(
-            fit(51, &mut w, None),
+            fit(51, &Column::ALL, &mut w, None),
             vec![Column::Id, Column::Status, Column::Flags]
         );
         assert_eq!(w[Column::Id as usize], 29);
         let mut w = widths();
         assert_eq!(
-            fit(40, &mut w, None),
+            fit(40, &Column::ALL, &mut w, None),
             vec![Column::Id, Column::Status, Column::Flags]
         );
         assert_eq!(w[Column::Id as usize], 18);
         let mut w = widths();
-        assert_eq!(fit(30, &mut w, None), vec![Column::Id, Column::Flags]);
+        assert_eq!(
+            fit(30, &Column::ALL, &mut w, None),
+            vec![Column::Id, Column::Flags]
+        );
         assert_eq!(w[Column::Id as usize], 12);
     }
 
     #[test]
     fn the_sorted_column_is_dropped_last() {
-        let with_age = fit(80, &mut widths(), Some(Column::Age));
+        let with_age = fit(80, &Column::ALL, &mut widths(), Some(Column::Age));
         assert!(with_age.contains(&Column::Age), "{with_age:?}");
         assert!(!with_age.contains(&Column::Executor));
         let mut w = widths();
         assert_eq!(
-            fit(30, &mut w, Some(Column::Exit)),
+            fit(30, &Column::ALL, &mut w, Some(Column::Exit)),
             vec![Column::Id, Column::Exit]
         );
-        assert_eq!(fit(5, &mut widths(), Some(Column::Age)), vec![Column::Id]);
         assert_eq!(
-            fit(250, &mut widths(), Some(Column::Id)),
+            fit(5, &Column::ALL, &mut widths(), Some(Column::Age)),
+            vec![Column::Id]
+        );
+        assert_eq!(
+            fit(250, &Column::ALL, &mut widths(), Some(Column::Id)),
             Column::ALL.to_vec()
+        );
+    }
+
+    #[test]
+    fn the_chosen_columns_are_drawn_in_the_order_chosen() {
+        let chosen = [Column::Flags, Column::Exit, Column::Status];
+        assert_eq!(
+            fit(250, &chosen, &mut widths(), None),
+            vec![Column::Id, Column::Flags, Column::Exit, Column::Status]
+        );
+        // The id names the row: it comes first even when not chosen first.
+        assert_eq!(
+            fit(250, &[Column::Age, Column::Id], &mut widths(), None),
+            vec![Column::Id, Column::Age]
         );
     }
 

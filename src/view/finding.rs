@@ -2,7 +2,7 @@
 //! bar's editing. Each change marks the view stale; the rows follow at the
 //! next `refresh`, which is where filtering and sorting happen.
 
-use super::{Counts, Filter, FilterEdit, FilterInput, QuickView, Sort, SortColumn, TableView};
+use super::{Counts, Filter, FilterEdit, FilterInput, QuickView, Sort, TableView};
 
 impl TableView {
     /// Sets the typed filter (`None`, or an empty one: no filter).
@@ -31,7 +31,7 @@ impl TableView {
     }
 
     /// Sorts by `column`; the same column again reverses the order.
-    pub fn sort_by(&mut self, column: SortColumn) {
+    pub fn sort_by(&mut self, column: Option<super::Column>) {
         self.sort.toggle(column);
         self.stale = true;
     }

@@ -3,6 +3,7 @@
 //! selection and scroll offset are. Pure UI state: no IO, no clock reads,
 //! no ratatui types.
 
+pub mod column;
 mod counts;
 pub mod detail_view;
 pub mod event_log;
@@ -18,12 +19,13 @@ mod tests;
 
 use std::ops::Range;
 
+pub use column::Column;
 pub use counts::Counts;
 pub use event_log::{EventLine, EventLog};
 pub use filter::{Filter, FilterError};
 pub use input::{FilterEdit, FilterInput};
 pub use quick::QuickView;
-pub use sort::{Sort, SortColumn};
+pub use sort::Sort;
 
 use crate::model::health::worst;
 use crate::model::{EvalId, EvalRecord, Flag, HealthContext, Severity, State, Status, Ts, assess};

@@ -8,73 +8,21 @@ use std::cmp::Ordering;
 
 use crate::model::{ContainerState, EvalRecord, FlagKind, Severity, Status, Ts};
 
+use super::column::Column;
 use super::{Row, shown_status};
-
-/// What the table is sorted by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum SortColumn {
-    /// Flagged rows first (most severe first), then newest first.
-    #[default]
-    Default,
-    Id,
-    Status,
-    Container,
-    Executor,
-    Age,
-    Runtime,
-    Exit,
-    Flags,
-}
-
-impl SortColumn {
-    pub const ALL: [SortColumn; 9] = [
-        SortColumn::Default,
-        SortColumn::Id,
-        SortColumn::Status,
-        SortColumn::Container,
-        SortColumn::Executor,
-        SortColumn::Age,
-        SortColumn::Runtime,
-        SortColumn::Exit,
-        SortColumn::Flags,
-    ];
-
-    /// Its name, the same as the column's title.
-    pub fn name(self) -> &'static str {
-        match self {
-            SortColumn::Default => "default",
-            SortColumn::Id => "id",
-            SortColumn::Status => "status",
-            SortColumn::Container => "container",
-            SortColumn::Executor => "executor",
-            SortColumn::Age => "age",
-            SortColumn::Runtime => "runtime",
-            SortColumn::Exit => "exit",
-            SortColumn::Flags => "flags",
-        }
-    }
-
-    /// Largest first on the first press: what an operator hunts for is the
-    /// oldest, the longest, the worst.
-    fn starts_descending(self) -> bool {
-        matches!(
-            self,
-            SortColumn::Age | SortColumn::Runtime | SortColumn::Exit | SortColumn::Flags
-        )
-    }
-}
 
 /// The table's order: a column and whether it was chosen twice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sort {
-    pub column: SortColumn,
+    /// `None`: the default order (flagged first, then newest).
+    pub column: Option<Column>,
     /// Opposite to the column's natural direction.
     pub reversed: bool,
 }
 
 impl Sort {
     /// Selects `column`, or reverses it if it is already selected.
-    pub fn toggle(&mut self, column: SortColumn) {
+    pub fn toggle(&mut self, column: Option<Column>) {
         if self.column == column {
             self.reversed = !self.reversed;
         } else {
@@ -87,17 +35,14 @@ impl Sort {
 
     /// Whether the column's values run from largest to smallest.
     pub fn descending(self) -> bool {
-        self.column.starts_descending() != self.reversed
+        self.column.is_some_and(Column::starts_descending) != self.reversed
     }
 
     /// `▲` ascending or `▼` descending, for the column's title; `None` for
     /// the default order, which has no column of its own.
     pub fn arrow(self) -> Option<char> {
-        match self.column {
-            SortColumn::Default => None,
-            _ if self.descending() => Some('▼'),
-            _ => Some('▲'),
-        }
+        self.column?;
+        Some(if self.descending() { '▼' } else { '▲' })
     }
 }
 
@@ -127,25 +72,27 @@ fn position<T: PartialEq>(all: &[T], item: T) -> i64 {
 }
 
 pub(super) fn key<'a>(
-    column: SortColumn,
+    column: Option<Column>,
     id: &'a str,
     record: &'a EvalRecord,
     row: &Row,
     now: Ts,
 ) -> Key<'a> {
     let int = |value: Option<i64>| value.map_or(Key::Missing, Key::Int);
+    let Some(column) = column else {
+        return Key::Missing;
+    };
     match column {
-        SortColumn::Default => Key::Missing,
-        SortColumn::Id => Key::Text(id),
-        SortColumn::Status => int(shown_status(record).map(|s| position(&Status::ALL, s))),
-        SortColumn::Container => int(record
+        Column::Id => Key::Text(id),
+        Column::Status => int(shown_status(record).map(|s| position(&Status::ALL, s))),
+        Column::Container => int(record
             .container_state()
             .map(|s| position(&CONTAINER_ORDER, s))),
-        SortColumn::Executor => record.executor().map_or(Key::Missing, Key::Text),
-        SortColumn::Age => Key::Int(now.since(row.since).max(0)),
-        SortColumn::Runtime => int(runtime_ms(record, now)),
-        SortColumn::Exit => int(record.exit_code()),
-        SortColumn::Flags => int(row.top_flag().map(|flag| {
+        Column::Executor => record.executor().map_or(Key::Missing, Key::Text),
+        Column::Age => Key::Int(now.since(row.since).max(0)),
+        Column::Runtime => int(runtime_ms(record, now)),
+        Column::Exit => int(record.exit_code()),
+        Column::Flags => int(row.top_flag().map(|flag| {
             let severity = position(
                 &[Severity::Info, Severity::Warning, Severity::Alarm],
                 flag.severity(),
@@ -195,7 +142,7 @@ pub(super) fn default_order(a: &Row, b: &Row) -> Ordering {
 }
 
 pub(super) fn compare(sort: Sort, a: &(Key<'_>, Row), b: &(Key<'_>, Row)) -> Ordering {
-    if sort.column == SortColumn::Default {
+    if sort.column.is_none() {
         let order = default_order(&a.1, &b.1);
         return if sort.reversed {
             order.reverse()

@@ -16,7 +16,7 @@ use evaltop::model::{
     ContainerAction, Observation, RedisSnapshot, Rejection, Settings, Source, State, Status,
 };
 use evaltop::ui::{FindPanes, draw_with};
-use evaltop::view::{EventLog, Filter, FilterEdit, QuickView, SortColumn, TableView};
+use evaltop::view::{Column, EventLog, Filter, FilterEdit, QuickView, TableView};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -272,7 +272,7 @@ fn the_sorted_column_carries_an_arrow() {
             .map(|id| find(buf, id).1)
             .collect()
     };
-    view.sort_by(SortColumn::Age);
+    view.sort_by(Some(Column::Age));
     view.refresh(&state, NOW);
     let buf = render(&state, &view, &FindPanes::default(), 120, 24);
     assert!(line(&buf, 5).starts_with("id "), "{}", text(&buf));
@@ -285,14 +285,14 @@ fn the_sorted_column_carries_an_arrow() {
         text(&buf)
     );
 
-    view.sort_by(SortColumn::Age);
+    view.sort_by(Some(Column::Age));
     view.refresh(&state, NOW);
     let buf = render(&state, &view, &FindPanes::default(), 120, 24);
     find(&buf, "age▲");
     let ys = order(&buf);
     assert!(ys.windows(2).all(|w| w[0] > w[1]), "newest first: {ys:?}");
 
-    view.sort_by(SortColumn::Exit);
+    view.sort_by(Some(Column::Exit));
     view.refresh(&state, NOW);
     let buf = render(&state, &view, &FindPanes::default(), 120, 24);
     find(&buf, "exit▼");
@@ -367,7 +367,7 @@ fn no_size_panics_and_small_screens_say_so() {
     log.scroll_up(3);
     let mut view = refreshed(&state);
     view.set_quick_view(QuickView::Flagged);
-    view.sort_by(SortColumn::Age);
+    view.sort_by(Some(Column::Age));
     type_text(&mut view, "!status:completed");
     view.refresh(&state, NOW);
     let panes = with_events(&log);
@@ -415,7 +415,7 @@ fn snapshot_80x24_filtered_sorted_with_events() {
     let (state, log) = scenario();
     let mut view = refreshed(&state);
     view.set_filter(filter("!status:completed"));
-    view.sort_by(SortColumn::Age);
+    view.sort_by(Some(Column::Age));
     view.refresh(&state, NOW);
     let buf = render(&state, &view, &with_events(&log), 80, 24);
     insta::assert_snapshot!(text(&buf));

@@ -315,3 +315,31 @@ fn snapshot_at_100x20() {
     let buf = render(&state, &view, 100, 20);
     insta::assert_snapshot!(text(&buf));
 }
+
+/// The config's `columns` choose the columns and their order; the id
+/// always comes first.
+#[test]
+fn the_configured_columns_are_drawn_in_their_order() {
+    let state = scenario();
+    let view = refreshed(&state);
+    let columns = [
+        evaltop::view::Column::Flags,
+        evaltop::view::Column::Exit,
+        evaltop::view::Column::Status,
+    ];
+    let panes = FindPanes {
+        columns: &columns,
+        ..FindPanes::default()
+    };
+    let mut terminal = Terminal::new(TestBackend::new(120, 20)).expect("test backend");
+    terminal
+        .draw(|frame| draw_with(frame, &state, &view, &panes, NOW))
+        .expect("draw");
+    let buf = terminal.backend().buffer().clone();
+    let titles = (0..20)
+        .map(|y| line(&buf, y))
+        .find(|l| l.starts_with("id "))
+        .expect("a titles row");
+    let words: Vec<&str> = titles.split_whitespace().collect();
+    assert_eq!(words, ["id", "flags", "exit", "status"], "{titles}");
+}

@@ -81,7 +81,7 @@ fn view_of(st: &State) -> TableView {
     view
 }
 
-fn sorted(column: SortColumn, times: usize) -> Vec<String> {
+fn sorted(column: Option<Column>, times: usize) -> Vec<String> {
     let st = state();
     let mut view = view_of(&st);
     for _ in 0..times {
@@ -94,7 +94,7 @@ fn sorted(column: SortColumn, times: usize) -> Vec<String> {
 #[test]
 fn the_default_order_puts_flags_first_then_newest() {
     assert_eq!(
-        sorted(SortColumn::Default, 0),
+        sorted(None, 0),
         [
             "a_lost",
             "b_overdue",
@@ -106,7 +106,7 @@ fn the_default_order_puts_flags_first_then_newest() {
     );
     // Chosen again, the default order reverses.
     assert_eq!(
-        sorted(SortColumn::Default, 1),
+        sorted(None, 1),
         [
             "c_done",
             "d_queued",
@@ -120,8 +120,8 @@ fn the_default_order_puts_flags_first_then_newest() {
 
 #[test]
 fn every_column_sorts_and_reverses_with_blanks_last() {
-    use SortColumn::*;
-    let cases: [(SortColumn, [&str; 6], [&str; 6]); 8] = [
+    use Column::*;
+    let cases: [(Column, [&str; 6], [&str; 6]); 8] = [
         (
             Id,
             [
@@ -281,9 +281,9 @@ fn every_column_sorts_and_reverses_with_blanks_last() {
         ),
     ];
     for (column, first, again) in cases {
-        assert_eq!(sorted(column, 1), first, "{column:?}");
-        assert_eq!(sorted(column, 2), again, "{column:?} reversed");
-        assert_eq!(sorted(column, 3), first, "{column:?} back");
+        assert_eq!(sorted(Some(column), 1), first, "{column:?}");
+        assert_eq!(sorted(Some(column), 2), again, "{column:?} reversed");
+        assert_eq!(sorted(Some(column), 3), first, "{column:?} back");
     }
 }
 
@@ -291,13 +291,13 @@ fn every_column_sorts_and_reverses_with_blanks_last() {
 fn the_sort_state_gives_the_arrow() {
     let mut sort = Sort::default();
     assert_eq!(sort.arrow(), None);
-    sort.toggle(SortColumn::Id);
+    sort.toggle(Some(Column::Id));
     assert_eq!((sort.descending(), sort.arrow()), (false, Some('▲')));
-    sort.toggle(SortColumn::Id);
+    sort.toggle(Some(Column::Id));
     assert_eq!((sort.reversed, sort.arrow()), (true, Some('▼')));
-    sort.toggle(SortColumn::Age);
+    sort.toggle(Some(Column::Age));
     assert_eq!((sort.reversed, sort.arrow()), (false, Some('▼')));
-    sort.toggle(SortColumn::Age);
+    sort.toggle(Some(Column::Age));
     assert_eq!(sort.arrow(), Some('▲'));
 }
 
@@ -306,7 +306,7 @@ fn selection_follows_its_row_through_a_resort() {
     let st = state();
     let mut view = view_of(&st);
     assert!(view.select("c_done", 10));
-    view.sort_by(SortColumn::Id);
+    view.sort_by(Some(Column::Id));
     assert!(view.is_stale());
     view.refresh(&st, NOW);
     assert!(!view.is_stale());
@@ -504,7 +504,7 @@ fn a_hundred_thousand_records_filter_and_sort() {
     view.set_filter(Some(
         Filter::parse("flag:overdue executor:executor-0").expect("parses"),
     ));
-    view.sort_by(SortColumn::Id);
+    view.sort_by(Some(Column::Id));
     view.refresh(&st, NOW);
     assert_eq!(view.len(), 100);
     assert_eq!(view.hidden(), 99_900);
