@@ -11,6 +11,7 @@ pub mod keymap;
 pub mod layout;
 pub mod model;
 pub mod names;
+pub mod options;
 pub mod protocol;
 pub mod record;
 pub mod sanitize;

@@ -1,148 +1,194 @@
-//! The evaltop binary: parses the command line, reads the config, starts
-//! logging to a file, and runs the TUI, the headless check, the events
-//! stream, or a replay.
+//! The evaltop binary: parses the command line, reads the config, resolves
+//! them into one set of options, starts logging to a file, and runs the
+//! TUI, the headless check, the events stream, or a replay. A user's error
+//! (a bad flag, config or file) is one plain line with its own exit code;
+//! only an internal error gets the full report.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
+use evaltop::app::check::ReadFrom;
+use evaltop::app::exit::{self, Failure};
 use evaltop::app::feed::{LiveFeed, ReplayFeed};
 use evaltop::app::{self, Sources};
 use evaltop::cli::{CheckArgs, Cli, Command};
-use evaltop::config::Config;
-use evaltop::console::Console;
-use evaltop::effects::{AuditConfig, EffectConfig, EffectRunner, default_audit_file, operator};
-use evaltop::model::{State, Ts};
+use evaltop::effects::EffectRunner;
+use evaltop::model::Ts;
+use evaltop::options::Options;
 use evaltop::record::{
-    Header, RecordHandle, RecordedSources, Recorder, Recording, tee, write_events,
+    Header, RecordError, RecordHandle, RecordedSources, Recorder, Recording, tee, write_events,
 };
 
-fn main() -> Result<ExitCode> {
-    color_eyre::install()?;
-    let cli = Cli::parse();
-    let config = evaltop::config::load(cli.config.as_deref())?;
-    let _log = app::logging::init(cli.log_file.as_deref())?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async_main(cli, config))
+fn main() -> ExitCode {
+    install_error_reports();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version print to stdout and succeed.
+            let code = if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            // If even the usage cannot be printed, the exit code says it.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
 }
 
-async fn async_main(cli: Cli, config: Config) -> Result<ExitCode> {
-    let mut state = State::new(app::settings(&cli.sources, &config));
-    state.live_logs = evaltop::model::live_logs::LiveLogs::new(config.live_logs);
+/// color-eyre for internal errors: no colours when stderr is not a
+/// terminal (a cron mail, a log file), and no hint about environment
+/// variables.
+fn install_error_reports() {
+    let mut hooks = color_eyre::config::HookBuilder::default().display_env_section(false);
+    if !std::io::stderr().is_terminal() {
+        hooks = hooks.theme(color_eyre::config::Theme::new());
+    }
+    if let Err(error) = hooks.install() {
+        eprintln!("evaltop: error reports are plain: {error}");
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let config = evaltop::config::load(cli.config.as_deref())
+        .map_err(|error| Failure::Config(error.to_string()))?;
+    let options = Options::resolve(&cli, config);
+    let _log = app::logging::init(cli.log_file.as_deref())
+        .map_err(|error| Failure::CantCreate(format!("cannot start the log file: {error:#}")))?;
+    let runtime = tokio::runtime::Runtime::new()
+        .wrap_err("cannot start the async runtime")
+        .map_err(Failure::Internal)?;
+    runtime.block_on(async_main(cli, options))
+}
+
+async fn async_main(cli: Cli, options: Options) -> Result<ExitCode, Failure> {
     match &cli.command {
-        None => {
-            let mut sources = Sources::start(&cli.sources, &config);
-            let recording = match &cli.record {
-                Some(path) => Some(start_recording(&cli, &config, &state, path, &mut sources)?),
-                None => None,
-            };
-            let read_only =
-                (cli.read_only || config.read_only).then(|| "started with --read-only".to_string());
-            let runner = EffectRunner::new(effect_config(&cli, &config, read_only.is_some()))
-                .wrap_err("cannot set up the actions")?;
-            evaltop::ui::theme::set_palette(&config.colors);
-            let mut console = Console::new(state, config.keymap.clone(), operator())
-                .with_names(config.names.clone())
-                .with_read_only(read_only);
-            console.kill_signal = config.kill_signal.clone();
-            console.columns = config.columns.clone();
-            let result = app::tui::run(LiveFeed { sources }, console, Some(runner)).await;
-            if let Some(handle) = recording {
-                let status = handle.finish().await;
-                if let Some(error) = status.error {
-                    eprintln!("evaltop: the recording stopped early: {error}");
-                }
-            }
-            result?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => live(&options).await,
         Some(Command::Check(args)) => match &args.from {
-            Some(path) => check_recording(&cli, args, path),
+            Some(path) => check_recording(&options, args, path),
             None => {
-                let sources = Sources::start(&cli.sources, &config);
+                let sources = Sources::start(&options);
+                let state = options.state(options.settings());
                 let state = app::check::gather(sources, state, args).await;
-                Ok(app::check::report(&state, args, Ts::now()))
+                Ok(app::check::report(&state, args, Ts::now(), ReadFrom::Live))
             }
         },
         Some(Command::Events) => {
-            let mut sources = Sources::start(&cli.sources, &config);
-            let header = header(&cli, &state);
-            let recorder = Recorder::new(std::io::stdout(), &header)
-                .wrap_err("cannot write to standard output")?;
+            let mut sources = Sources::start(&options);
+            let recorder = Recorder::new(std::io::stdout(), &header(&options)).map_err(|e| {
+                Failure::CantCreate(format!("cannot write to standard output: {e}"))
+            })?;
             let written = tokio::select! {
                 written = write_events(recorder, &mut sources.observations) => written,
                 _ = tokio::signal::ctrl_c() => Ok(0),
             };
             match written {
-                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(error).wrap_err("cannot write the events")
-                }
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(
+                    Failure::CantCreate(format!("cannot write the events: {error}")),
+                ),
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
         Some(Command::Replay(args)) => {
-            let recording = evaltop::record::read(&args.file)
-                .wrap_err_with(|| format!("cannot replay {}", args.file.display()))?;
-            replay(&cli, &config, recording, args.speed).await
+            let recording = read_recording(&args.file)?;
+            replay(&options, recording, args.speed).await
         }
         Some(Command::Demo) => {
-            let recording = evaltop::record::demo().wrap_err("the shipped demo is unreadable")?;
-            replay(&cli, &config, recording, 1.0).await
+            let recording = evaltop::record::demo()
+                .wrap_err("the shipped demo is unreadable")
+                .map_err(Failure::Internal)?;
+            replay(&options, recording, 1.0).await
         }
     }
 }
 
-/// The TUI on a recording, actions off.
-async fn replay(cli: &Cli, config: &Config, recording: Recording, speed: f64) -> Result<ExitCode> {
-    if let Some(problems) = recording.problems_summary() {
-        eprintln!("evaltop: {problems}");
+/// The live console.
+async fn live(options: &Options) -> Result<ExitCode, Failure> {
+    let mut sources = Sources::start(options);
+    let recording = match &options.record {
+        Some(path) => Some(start_recording(options, path, &mut sources)?),
+        None => None,
+    };
+    let runner = EffectRunner::new(options.effect_config())
+        .wrap_err("cannot set up the actions")
+        .map_err(Failure::Internal)?;
+    let console = options.console(
+        options.state(options.settings()),
+        options.read_only_reason(),
+    );
+    let result = app::tui::run(LiveFeed { sources }, console, Some(runner)).await;
+    if let Some(handle) = recording {
+        let status = handle.finish().await;
+        if let Some(error) = status.error {
+            eprintln!("evaltop: the recording stopped early: {error}");
+        }
     }
-    let mut settings = recording.settings();
-    if let Some(grace) = cli.sources.grace {
-        settings.grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-    }
-    evaltop::ui::theme::set_palette(&config.colors);
-    let console = Console::new(State::new(settings), config.keymap.clone(), operator())
-        .with_names(config.names.clone())
-        .with_read_only(Some("replaying a recording: actions are off".to_string()));
-    app::tui::run(ReplayFeed::new(recording, speed), console, None).await?;
+    result.map_err(Failure::Internal)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The TUI on a recording, actions off.
+async fn replay(options: &Options, recording: Recording, speed: f64) -> Result<ExitCode, Failure> {
+    if let Some(problems) = recording.problems_summary() {
+        eprintln!("evaltop: {problems}");
+    }
+    let state = options.state(options.settings_over(recording.settings()));
+    let console = options.console(
+        state,
+        Some("replaying a recording: actions are off".to_string()),
+    );
+    app::tui::run(ReplayFeed::new(recording, speed), console, None)
+        .await
+        .map_err(Failure::Internal)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_recording(path: &std::path::Path) -> Result<Recording, Failure> {
+    evaltop::record::read(path).map_err(|error| match error {
+        RecordError::Io { .. } => Failure::NoInput(error.to_string()),
+        _ => Failure::Data(format!("{}: {error}", path.display())),
+    })
+}
+
 /// `check --from FILE [--at TIME]`: the flags as of a recorded moment.
-fn check_recording(cli: &Cli, args: &CheckArgs, path: &std::path::Path) -> Result<ExitCode> {
-    let recording = evaltop::record::read(path)
-        .wrap_err_with(|| format!("cannot read the recording {}", path.display()))?;
+fn check_recording(
+    options: &Options,
+    args: &CheckArgs,
+    path: &std::path::Path,
+) -> Result<ExitCode, Failure> {
+    let recording = read_recording(path)?;
     if let Some(problems) = recording.problems_summary() {
         eprintln!("evaltop: {problems}");
     }
     let at = match &args.at {
         Some(text) => Some(
             evaltop::record::parse_at(text, &recording)
-                .map_err(|e| color_eyre::eyre::eyre!("--at {text}: {e}"))?,
+                .map_err(|e| Failure::Usage(format!("--at {text}: {e}")))?,
         ),
         None => None,
     };
-    let mut settings = recording.settings();
-    if let Some(grace) = cli.sources.grace {
-        settings.grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-    }
-    if !cli.sources.executors.is_empty() {
-        settings.executors = cli.sources.executors.clone();
-    }
+    let settings = options.settings_over(recording.settings());
     let state = evaltop::record::state_at(&recording, settings, at);
     Ok(app::check::report(
         &state,
         args,
         at.unwrap_or(recording.end),
+        ReadFrom::Recording,
     ))
 }
 
-fn header(cli: &Cli, state: &State) -> Header {
+fn header(options: &Options) -> Header {
     Header::new(
-        RecordedSources::from_args(&cli.sources),
-        &state.settings,
+        RecordedSources::from_args(&options.sources),
+        &options.settings(),
         Ts::now(),
     )
 }
@@ -150,37 +196,14 @@ fn header(cli: &Cli, state: &State) -> Header {
 /// `--record FILE`: the sources' stream goes through a recorder on its way
 /// to the loop.
 fn start_recording(
-    cli: &Cli,
-    _config: &Config,
-    state: &State,
+    options: &Options,
     path: &std::path::Path,
     sources: &mut Sources,
-) -> Result<RecordHandle> {
-    let recorder = Recorder::create(path, &header(cli, state))
-        .wrap_err_with(|| format!("cannot record to {}", path.display()))?;
+) -> Result<RecordHandle, Failure> {
+    let recorder = Recorder::create(path, &header(options))
+        .map_err(|e| Failure::CantCreate(format!("cannot record to {}: {e}", path.display())))?;
     let input = std::mem::replace(&mut sources.observations, tokio::sync::mpsc::channel(1).1);
     let (observations, handle) = tee(recorder, input);
     sources.observations = observations;
     Ok(handle)
-}
-
-fn effect_config(cli: &Cli, config: &Config, read_only: bool) -> EffectConfig {
-    let file = cli
-        .audit_file
-        .clone()
-        .or_else(|| config.audit_file.clone())
-        .or_else(default_audit_file);
-    let stream = (!cli.no_audit_stream && config.audit_stream)
-        .then(|| evaltop::effects::DEFAULT_AUDIT_STREAM.to_string());
-    EffectConfig {
-        docker_host: cli.sources.docker.clone(),
-        read_only,
-        audit: AuditConfig {
-            file,
-            stream,
-            ..AuditConfig::default()
-        },
-        names: config.names.clone(),
-        ..EffectConfig::new(&cli.sources.redis)
-    }
 }

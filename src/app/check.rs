@@ -15,9 +15,17 @@ use crate::model::{
     EvalRecord, Flag, HealthContext, Severity, Source, SourceHealth, State, Ts, assess,
 };
 
-pub const EXIT_CLEAN: u8 = 0;
-pub const EXIT_FLAGGED: u8 = 1;
-pub const EXIT_UNREACHABLE: u8 = 2;
+use super::exit::{FLAGGED as EXIT_FLAGGED, OK as EXIT_CLEAN, UNREACHABLE as EXIT_UNREACHABLE};
+
+/// What the state was read from: it decides how a source that never
+/// synced is worded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// The live sources.
+    Live,
+    /// A recording, up to the moment asked for.
+    Recording,
+}
 
 /// Reads the sources until both have done a full read (or the connect
 /// timeout passes), then listens for `--listen`, and returns the state.
@@ -39,17 +47,29 @@ pub async fn gather(mut sources: Sources, mut state: State, args: &CheckArgs) ->
 }
 
 /// Prints the report and returns the exit code.
-pub fn report(state: &State, args: &CheckArgs, now: Ts) -> ExitCode {
+pub fn report(state: &State, args: &CheckArgs, now: Ts, from: ReadFrom) -> ExitCode {
     let unreachable: Vec<String> = [Source::Docker, Source::Redis]
         .into_iter()
         .filter(|source| !state.source(*source).synced())
         .map(|source| {
             let health = state.source(source);
-            let reason = health
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "no answer before the connect timeout".to_string());
-            format!("evaltop: {} unreachable: {reason}", source.name())
+            match (from, &health.last_error) {
+                (ReadFrom::Live, Some(reason)) => {
+                    format!("evaltop: {} unreachable: {reason}", source.name())
+                }
+                (ReadFrom::Live, None) => format!(
+                    "evaltop: {} unreachable: no answer before the connect timeout",
+                    source.name()
+                ),
+                (ReadFrom::Recording, Some(reason)) => format!(
+                    "evaltop: {} was down at this point of the recording: {reason}",
+                    source.name()
+                ),
+                (ReadFrom::Recording, None) => format!(
+                    "evaltop: {} had not been read in full yet at this point of the recording",
+                    source.name()
+                ),
+            }
         })
         .collect();
     for line in &unreachable {

@@ -2,50 +2,21 @@
 //! the TUI loop or the headless check.
 
 pub mod check;
+pub mod exit;
 pub mod feed;
 pub mod logging;
 pub mod tui;
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::cli::SourceArgs;
-use crate::config::Config;
-use crate::model::Settings;
+use crate::options::Options;
 use crate::sources::{Received, docker, redis};
 
 /// Room for bursts between two drains of the app loop. When the loop falls
 /// behind, sources wait; Redis may then drop the subscriber, which the Redis
 /// source reports as a blind window rather than losing messages silently.
 const OBSERVATION_QUEUE: usize = 16_384;
-
-/// The grace and resync in force: the flag (or its variable), else the
-/// config file, else 30 s.
-const DEFAULT_GRACE: Duration = Duration::from_secs(30);
-const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
-
-pub fn grace(args: &SourceArgs, config: &Config) -> Duration {
-    args.grace.or(config.grace).unwrap_or(DEFAULT_GRACE)
-}
-
-pub fn resync(args: &SourceArgs, config: &Config) -> Duration {
-    args.resync.or(config.resync).unwrap_or(DEFAULT_RESYNC)
-}
-
-/// Model settings from the command line and the config file.
-pub fn settings(args: &SourceArgs, config: &Config) -> Settings {
-    Settings {
-        grace_ms: millis(grace(args, config)),
-        executors: args.executors.clone(),
-        ..Settings::default()
-    }
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
 
 /// The running sources; they stop when this is dropped.
 pub struct Sources {
@@ -55,18 +26,18 @@ pub struct Sources {
 
 impl Sources {
     /// Starts the Docker and Redis sources.
-    pub fn start(args: &SourceArgs, config: &Config) -> Self {
-        let names = &config.names;
+    pub fn start(options: &Options) -> Self {
+        let (args, names) = (&options.sources, &options.names);
         let (sink, observations) = mpsc::channel(OBSERVATION_QUEUE);
         let docker_config = docker::DockerConfig {
             host: args.docker.clone(),
             executors: args.executors.clone(),
-            resync: resync(args, config),
+            resync: options.resync,
             names: names.clone(),
         };
         let redis_config = redis::RedisConfig {
             url: args.redis.clone(),
-            resync: resync(args, config),
+            resync: options.resync,
             names: names.clone(),
         };
         let tasks = vec![

@@ -94,10 +94,86 @@ async fn a_bad_flag_names_the_option_and_the_value() {
         .output()
         .await
         .expect("run evaltop");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        output.status.code(),
+        Some(64),
+        "a usage error is not 'unreachable'"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("--grace") && stderr.contains("forever"),
         "{stderr}"
     );
+}
+
+/// Runs the binary with `args`, in a scratch directory; returns the exit
+/// code and stderr.
+async fn evaltop(args: &[&str], dir: &std::path::Path) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_evaltop"))
+        .args(args)
+        .arg("--log-file")
+        .arg(dir.join("evaltop.log"))
+        .current_dir(dir)
+        .output()
+        .await
+        .expect("run evaltop");
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A user's error is one plain line with its own exit code (sysexits), so
+/// that cron can tell it from "flagged" (1) and "unreachable" (2): no
+/// colours, no source location, no backtrace hint.
+#[tokio::test]
+async fn every_user_error_has_its_own_code_and_one_plain_line() {
+    let dir = tempdir("exit-codes");
+    std::fs::write(dir.join("bad.toml"), "\n\ngrace = \"soon\"\n").expect("write");
+    std::fs::write(dir.join("not-a-recording.jsonl"), "hello\n").expect("write");
+    let demo = dir.join("demo.jsonl");
+    std::fs::write(&demo, evaltop::record::DEMO).expect("write");
+    let demo = demo.to_str().expect("utf-8 path");
+    let cases: [(&[&str], i32, &str); 6] = [
+        (&["check", "--grace", "forever"], 64, "--grace"),
+        (&["--config", "bad.toml", "check"], 78, "bad.toml:3"),
+        (&["check", "--from", "missing.jsonl"], 66, "missing.jsonl"),
+        (
+            &["check", "--from", "not-a-recording.jsonl"],
+            65,
+            "not an evaltop recording",
+        ),
+        (
+            &["check", "--from", demo, "--at", "yesterday"],
+            64,
+            "--at yesterday",
+        ),
+        (&["replay", "missing.jsonl"], 66, "missing.jsonl"),
+    ];
+    for (args, code, says) in cases {
+        let (got, stderr) = evaltop(args, &dir).await;
+        assert_eq!(got, code, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{args:?}: colours in {stderr:?}"
+        );
+        assert!(!stderr.contains("Location:"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("BACKTRACE"), "{args:?}: {stderr}");
+    }
+    let (code, _) = evaltop(&["--help"], &dir).await;
+    assert_eq!(code, 0);
+    // A recording says what is true of it, not "unreachable".
+    let (code, stderr) = evaltop(&["check", "--from", demo, "--at", "start"], &dir).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("at this point of the recording"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("connect timeout"), "{stderr}");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("evaltop-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
 }
