@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
-use evaltop::console::Console;
-use evaltop::keymap::Keymap;
+use evaltop::console::{Console, ConsoleConfig};
+
 use evaltop::model::{
     ContainerAction, ContainerEvent, EvalRecord, LogMessage, Observation, RedisSnapshot, Source,
     State, Status, StatusMessage, Ts,
@@ -439,7 +439,13 @@ fn throughput(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut console = Console::new(base.clone(), Keymap::default(), "bench".into());
+                let mut console = Console::new(
+                    base.clone(),
+                    ConsoleConfig {
+                        operator: "bench".into(),
+                        ..ConsoleConfig::default()
+                    },
+                );
                 for first in (0..fresh_len).step_by(BATCH) {
                     let batch: Vec<Observation> =
                         (first..fresh_len.min(first + BATCH)).map(fresh).collect();

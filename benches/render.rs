@@ -14,8 +14,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
-use evaltop::console::Console;
-use evaltop::keymap::Keymap;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use evaltop::console::{Console, ConsoleConfig, Input};
+
 use evaltop::model::{
     ContainerAction, ContainerEvent, ContainerState, LogMessage, Observation, RedisSnapshot,
     Source, State, Status, StatusMessage, Ts,
@@ -187,8 +188,14 @@ fn population(n: usize) -> State {
 }
 
 fn console(n: usize) -> Console {
-    let mut console = Console::new(population(n), Keymap::default(), "bench".to_string());
-    console.size = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut console = Console::new(
+        population(n),
+        ConsoleConfig {
+            operator: "bench".into(),
+            ..ConsoleConfig::default()
+        },
+    );
+    console.update(Input::Resized(Rect::new(0, 0, WIDTH, HEIGHT)), NOW);
     console.refresh_if_needed(NOW);
     console
 }
@@ -228,7 +235,7 @@ fn frames(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame");
     for n in [50, 1_000, big()] {
         let console = console(n);
-        assert_eq!(console.table.len(), n, "every evaluation is a row");
+        assert_eq!(console.table().len(), n, "every evaluation is a row");
         let mut terminal = terminal();
         let mut tick = false;
         group.bench_with_input(BenchmarkId::new("table_200x50", n), &n, |b, _| {
@@ -237,13 +244,12 @@ fn frames(c: &mut Criterion) {
         if n == big() {
             // The selection at the bottom: the last page, not the first.
             let mut console = console;
-            let page = console.page();
-            console.table.apply(evaltop::view::Action::Bottom, page);
+            press(&mut console, KeyCode::End);
             group.bench_function(format!("table_200x50_last_page/{n}"), |b| {
                 b.iter(|| draw(&mut terminal, &console, &mut tick))
             });
             // The events pane open under the table.
-            console.show_events = true;
+            press(&mut console, KeyCode::Char('e'));
             group.bench_function(format!("table_200x50_events_pane/{n}"), |b| {
                 b.iter(|| draw(&mut terminal, &console, &mut tick))
             });
@@ -329,14 +335,13 @@ fn die_to_screen(c: &mut Criterion) {
     // Once, untimed, on both paths: the selected row shows `exited`.
     for refresh in [true, false] {
         let id = eval_id(running[next]);
-        let page = console.page();
-        assert!(console.table.select(&id, page), "{id} is a row");
+        assert!(console.select(&id), "{id} is a row");
         die(&mut console, &mut terminal, running[next], refresh);
         next += 1;
         let text = screen_text(&terminal);
         let line = text.lines().find(|l| l.contains(&id)).expect("row drawn");
         assert!(line.contains("exited"), "refresh {refresh}: {line}");
-        let state = console.state.evals[id.as_str()].container_state();
+        let state = console.state().evals[id.as_str()].container_state();
         assert_eq!(state, Some(ContainerState::Exited));
         console.refresh_if_needed(NOW);
     }
@@ -358,8 +363,7 @@ fn die_to_screen(c: &mut Criterion) {
                     }
                     let i = running[next];
                     next += 1;
-                    let page = console.page();
-                    console.table.select(&eval_id(i), page);
+                    console.select(&eval_id(i));
                     let start = Instant::now();
                     die(&mut console, &mut terminal, i, refresh);
                     total += start.elapsed();
@@ -407,4 +411,8 @@ fn big() -> usize {
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
+}
+
+fn press(console: &mut Console, code: KeyCode) {
+    console.update(Input::Key(KeyEvent::new(code, KeyModifiers::NONE)), NOW);
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cli::{Cli, SourceArgs};
 use crate::config::Config;
-use crate::console::Console;
+use crate::console::{Console, ConsoleConfig};
 use crate::effects::{AuditConfig, DEFAULT_AUDIT_STREAM, EffectConfig, default_audit_file};
 use crate::keymap::Keymap;
 use crate::model::live_logs::{LiveLogLimits, LiveLogs};
@@ -118,12 +118,15 @@ impl Options {
         // The palette is global to the renderer: set once, for the one
         // console this process shows.
         crate::ui::theme::set_palette(&self.console.colors);
-        let mut console = Console::new(state, self.console.keymap.clone(), self.operator.clone())
-            .with_names(self.names.clone())
-            .with_read_only(read_only);
-        console.kill_signal = self.console.kill_signal.clone();
-        console.columns = self.console.columns.clone();
-        console
+        let config = ConsoleConfig {
+            keymap: self.console.keymap.clone(),
+            operator: self.operator.clone(),
+            kill_signal: self.console.kill_signal.clone(),
+            columns: self.console.columns.clone(),
+            names: self.names.clone(),
+            read_only,
+        };
+        Console::new(state, config)
     }
 
     /// Why actions are off in a live run, if they are.
@@ -199,9 +202,10 @@ mod tests {
         );
         let state = o.state(o.settings());
         let console = o.console(state, Some("replaying".into()));
-        assert_eq!(console.columns, [Column::Flags, Column::Id]);
-        assert_eq!(console.kill_signal, "SIGTERM");
-        assert_eq!(console.keymap, o.console.keymap);
-        assert_eq!(console.state.live_logs.limits().per_eval_bytes, 8 * 1024);
+        let config = console.config();
+        assert_eq!(config.columns, [Column::Flags, Column::Id]);
+        assert_eq!(config.kill_signal, "SIGTERM");
+        assert_eq!(config.keymap, o.console.keymap);
+        assert_eq!(console.state().live_logs.limits().per_eval_bytes, 8 * 1024);
     }
 }

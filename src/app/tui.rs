@@ -59,7 +59,8 @@ pub async fn run(
     crossterm::execute!(std::io::stdout(), EnableMouseCapture)
         .wrap_err("cannot capture the mouse")?;
     let size = terminal.size().wrap_err("cannot read the terminal size")?;
-    console.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    console.update(Input::Resized(area), feed.now());
 
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
@@ -72,7 +73,7 @@ pub async fn run(
     let mut redraw = true;
     loop {
         let now = feed.now();
-        console.replay = feed.status();
+        console.set_replay(feed.status());
         // Draw first: the cells read the records, so a container's death
         // shows at once; the refresh (flags, order) follows.
         if redraw {
@@ -159,7 +160,7 @@ pub async fn run(
 
 /// Writes the open log document to a file in the working directory.
 fn save_logs(console: &Console, now: crate::model::Ts) -> Result<String, String> {
-    let crate::console::Screen::Logs(logs) = &console.screen else {
+    let crate::console::Screen::Logs(logs) = console.screen() else {
         return Err("no logs are open".to_string());
     };
     let name = crate::view::log_view::default_file_name(&logs.eval_id, now);

@@ -10,12 +10,29 @@ use crate::actions::{
     ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
     prefilled_reason, refusal,
 };
-use crate::keymap::Command;
 use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration, short_container_id};
 use crate::view::log_view::{LogDocument, LogView};
 
 /// Targets listed one by one in a dialog; the rest are counted.
 const LISTED_TARGETS: usize = 8;
+
+/// An action that writes, and so asks first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AskedAction {
+    Kill,
+    Remove,
+    ForceFail,
+}
+
+impl AskedAction {
+    fn kind(self) -> ActionKind {
+        match self {
+            AskedAction::Kill => ActionKind::Kill,
+            AskedAction::Remove => ActionKind::Remove,
+            AskedAction::ForceFail => ActionKind::ForceFail,
+        }
+    }
+}
 
 impl Console {
     /// The flags of `eval_id` at `now`.
@@ -31,21 +48,16 @@ impl Console {
     /// The evaluations an action applies to: the marked ones when any (in
     /// the table), else the focused one.
     fn targets(&self) -> Vec<EvalId> {
-        if matches!(self.screen, Screen::Table) && !self.marks.is_empty() {
-            self.marks.iter().cloned().collect()
+        if matches!(self.views.screen, Screen::Table) && !self.views.marks.is_empty() {
+            self.views.marks.iter().cloned().collect()
         } else {
             self.focused().into_iter().collect()
         }
     }
 
-    pub(super) fn start_action(&mut self, command: Command, now: Ts) -> Vec<Output> {
-        let kind = match command {
-            Command::Kill => ActionKind::Kill,
-            Command::Remove => ActionKind::Remove,
-            Command::ForceFail => ActionKind::ForceFail,
-            _ => return self.open_logs(now),
-        };
-        if let Some(why) = &self.read_only {
+    pub(super) fn start_action(&mut self, action: AskedAction, now: Ts) -> Vec<Output> {
+        let kind = action.kind();
+        if let Some(why) = &self.config.read_only {
             let text = format!("{} is off: {why}", kind.name());
             self.say(now, Tone::Bad, text);
             return Vec::new();
@@ -92,12 +104,12 @@ impl Console {
         }
         let hidden = targets
             .iter()
-            .filter(|id| !self.table.rows().iter().any(|row| row.id == **id))
+            .filter(|id| !self.views.table.rows().iter().any(|row| row.id == **id))
             .count();
-        let what = match kind {
-            ActionKind::Kill => format!("Send {} to the container of", self.kill_signal),
-            ActionKind::Remove => "Force-remove the container of".to_string(),
-            _ => "Publish evaluation:failed (manual_update) for".to_string(),
+        let what = match action {
+            AskedAction::Kill => format!("Send {} to the container of", self.config.kill_signal),
+            AskedAction::Remove => "Force-remove the container of".to_string(),
+            AskedAction::ForceFail => "Publish evaluation:failed (manual_update) for".to_string(),
         };
         let mut title = format!("{what} {} evaluation(s)", targets.len());
         if hidden > 0 {
@@ -120,7 +132,7 @@ impl Console {
                 .filter_map(|id| self.effect_for(kind, id, "", now))
                 .collect()
         };
-        self.dialog = Some(Dialog {
+        self.views.dialog = Some(Dialog {
             kind,
             title,
             lines,
@@ -191,7 +203,7 @@ impl Console {
         Some(match kind {
             ActionKind::Kill => Effect::Kill {
                 target,
-                signal: self.kill_signal.clone(),
+                signal: self.config.kill_signal.clone(),
             },
             ActionKind::Remove => Effect::Remove { target },
             ActionKind::CleanRunning => Effect::CleanRunning { target },
@@ -201,7 +213,7 @@ impl Console {
             },
             ActionKind::ForceFail => {
                 let flags = self.flags_of(id, now);
-                let recovered = match &self.screen {
+                let recovered = match &self.views.screen {
                     Screen::Logs(logs) if *logs.eval_id == *id => logs.fetched.as_ref(),
                     _ => None,
                 };
@@ -211,7 +223,7 @@ impl Console {
                         record,
                         reason,
                         flags: &flags,
-                        operator: &self.operator,
+                        operator: &self.config.operator,
                         now,
                         recovered,
                     },
@@ -222,7 +234,7 @@ impl Console {
     }
 
     pub(super) fn dialog_key(&mut self, key: KeyEvent, now: Ts) -> Vec<Output> {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.views.dialog.as_mut() else {
             return Vec::new();
         };
         if let DialogStage::Reason { text, cursor } = &mut dialog.stage {
@@ -235,7 +247,7 @@ impl Console {
                         .iter()
                         .filter_map(|id| self.effect_for(ActionKind::ForceFail, id, &reason, now))
                         .collect();
-                    if let Some(dialog) = self.dialog.as_mut() {
+                    if let Some(dialog) = self.views.dialog.as_mut() {
                         dialog.lines.push(format!("reason: {reason}"));
                         dialog.effects = effects;
                         dialog.stage = DialogStage::Confirm;
@@ -251,7 +263,7 @@ impl Console {
                     dialog.stage = DialogStage::ConfirmAgain;
                     return Vec::new();
                 }
-                let dialog = self.dialog.take().expect("checked above");
+                let dialog = self.views.dialog.take().expect("checked above");
                 self.confirm(dialog, now)
             }
             KeyCode::Char('n') | KeyCode::Esc => {
@@ -266,7 +278,7 @@ impl Console {
     }
 
     fn cancel_dialog(&mut self, now: Ts) {
-        if let Some(dialog) = self.dialog.take() {
+        if let Some(dialog) = self.views.dialog.take() {
             self.say(now, Tone::Info, format!("{} cancelled", dialog.kind.name()));
         }
     }
@@ -282,7 +294,11 @@ impl Console {
             self.note(
                 &id,
                 now,
-                format!("{} requested by {}", effect.kind().name(), self.operator),
+                format!(
+                    "{} requested by {}",
+                    effect.kind().name(),
+                    self.config.operator
+                ),
             );
             outputs.push(Output::Run(effect));
         }
@@ -293,7 +309,7 @@ impl Console {
 
     /// `l`: the logs view opens at once on what evaltop saw live, and the
     /// re-fetch replaces it when it answers.
-    fn open_logs(&mut self, now: Ts) -> Vec<Output> {
+    pub(super) fn open_logs(&mut self, now: Ts) -> Vec<Output> {
         let Some(id) = self.focused() else {
             self.say(now, Tone::Info, "no evaluation selected".into());
             return Vec::new();
@@ -301,7 +317,7 @@ impl Console {
         let doc = self.live_document(&id);
         let mut view = LogView::new();
         view.replace_document(&doc);
-        self.screen = Screen::Logs(Box::new(LogsScreen {
+        self.views.screen = Screen::Logs(Box::new(LogsScreen {
             eval_id: id.clone(),
             doc,
             view,
@@ -342,7 +358,7 @@ impl Console {
                 logs,
                 complete,
             } => {
-                if let Screen::Logs(screen) = &mut self.screen
+                if let Screen::Logs(screen) = &mut self.views.screen
                     && *screen.eval_id == *id
                 {
                     screen.fetching = false;
@@ -362,7 +378,7 @@ impl Console {
             }
             OutcomeDetail::ForceFail {
                 offer_clean: true, ..
-            } if self.read_only.is_none() => {
+            } if self.config.read_only.is_none() => {
                 self.offer_clean(&id, now);
             }
             _ => {}
@@ -377,7 +393,7 @@ impl Console {
             return;
         };
         let names = &self.state_names();
-        self.dialog = Some(Dialog {
+        self.views.dialog = Some(Dialog {
             kind: ActionKind::CleanRunning,
             title: "The storage worker did not confirm the forced failure".to_string(),
             lines: vec![
@@ -397,7 +413,7 @@ impl Console {
     }
 
     fn state_names(&self) -> crate::names::Names {
-        self.names.clone()
+        self.config.names.clone()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
+use super::actions::AskedAction;
 use super::{Console, LogsScreen, Output, ReplayControl, Screen, Tone};
 use crate::keymap::{Command, Context, KeyHints};
 use crate::layout::{self, Drawn};
@@ -21,31 +22,31 @@ impl Console {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        if self.dialog.is_some() {
+        if self.views.dialog.is_some() {
             return self.dialog_key(key, now);
         }
-        if self.table.filter_input().is_editing() {
+        if self.views.table.filter_input().is_editing() {
             self.filter_key(key);
             return Vec::new();
         }
-        if let Screen::Logs(logs) = &mut self.screen
+        if let Screen::Logs(logs) = &mut self.views.screen
             && logs.view.prompt().is_some()
         {
-            search_key(logs, key, self.size);
+            search_key(logs, key, self.term.size);
             return Vec::new();
         }
-        if self.sort_pending {
-            self.sort_pending = false;
+        if self.views.sort_pending {
+            self.views.sort_pending = false;
             if let KeyCode::Char(c) = key.code
                 && let Some(column) = sort_choice(c)
             {
-                self.table.sort_by(column);
+                self.views.table.sort_by(column);
                 return Vec::new();
             }
             self.say(now, Tone::Info, "sort cancelled".into());
             return Vec::new();
         }
-        let Some(command) = self.keymap.lookup(&self.contexts(), &key) else {
+        let Some(command) = self.config.keymap.lookup(&self.contexts(), &key) else {
             return Vec::new();
         };
         self.command(command, now)
@@ -57,7 +58,7 @@ impl Console {
         if self.replay.is_some() {
             contexts.push(Context::Replay);
         }
-        contexts.push(match (&self.screen, self.help) {
+        contexts.push(match (&self.views.screen, self.views.help) {
             (_, Some(_)) => Context::Global,
             (Screen::Table, _) => Context::Table,
             (Screen::Detail(_), _) => Context::Detail,
@@ -68,10 +69,10 @@ impl Console {
 
     fn command(&mut self, command: Command, now: Ts) -> Vec<Output> {
         // The popup's frame takes two of its lines.
-        let popup = layout::help_popup(self.size);
+        let popup = layout::help_popup(self.term.size);
         let help_page = self.scroll_page(popup.inner(ratatui::layout::Margin::new(1, 1)));
-        if let Some(scroll) = self.help.as_mut() {
-            let max = self.drawn.help_max_scroll;
+        if let Some(scroll) = self.views.help.as_mut() {
+            let max = self.term.drawn.help_max_scroll;
             match command {
                 Command::Quit => return vec![Output::Quit],
                 Command::Down => scroll.by(1, max),
@@ -80,7 +81,7 @@ impl Console {
                 Command::PageUp => scroll.by(-help_page, max),
                 Command::Top => scroll.top(),
                 Command::Bottom => scroll.bottom(max),
-                Command::Help | Command::Back => self.help = None,
+                Command::Help | Command::Back => self.views.help = None,
                 // Help covers the view: nothing else acts under it.
                 _ => {}
             }
@@ -88,28 +89,29 @@ impl Console {
         }
         match command {
             Command::Quit => return vec![Output::Quit],
-            Command::Help => self.help = Some(Scroll::default()),
+            Command::Help => self.views.help = Some(Scroll::default()),
             Command::ReleaseMouse => {
-                self.mouse_captured = !self.mouse_captured;
-                let text = if self.mouse_captured {
+                self.term.mouse_captured = !self.term.mouse_captured;
+                let text = if self.term.mouse_captured {
                     "mouse captured: click selects, the wheel scrolls"
                 } else {
                     "mouse released: select text with the mouse; m captures it again"
                 };
                 self.say(now, Tone::Info, text.into());
-                return vec![Output::SetMouseCapture(self.mouse_captured)];
+                return vec![Output::SetMouseCapture(self.term.mouse_captured)];
             }
             Command::PauseResume => return vec![Output::Replay(ReplayControl::PauseResume)],
             Command::Faster => return vec![Output::Replay(ReplayControl::Faster)],
             Command::Slower => return vec![Output::Replay(ReplayControl::Slower)],
             Command::SeekStart => return vec![Output::Replay(ReplayControl::SeekStart)],
             Command::SeekEnd => return vec![Output::Replay(ReplayControl::SeekEnd)],
-            Command::Kill | Command::Remove | Command::ForceFail | Command::Logs => {
-                return self.start_action(command, now);
-            }
+            Command::Kill => return self.start_action(AskedAction::Kill, now),
+            Command::Remove => return self.start_action(AskedAction::Remove, now),
+            Command::ForceFail => return self.start_action(AskedAction::ForceFail, now),
+            Command::Logs => return self.open_logs(now),
             _ => {}
         }
-        match &mut self.screen {
+        match &mut self.views.screen {
             Screen::Table => self.table_command(command, now),
             Screen::Detail(_) => self.detail_command(command, now),
             Screen::Logs(_) => return self.logs_command(command).into_iter().collect(),
@@ -120,50 +122,50 @@ impl Console {
     fn table_command(&mut self, command: Command, now: Ts) {
         let page = self.page();
         match command {
-            Command::Up => self.table.apply(Action::Up, page),
-            Command::Down => self.table.apply(Action::Down, page),
-            Command::PageUp => self.table.apply(Action::PageUp, page),
-            Command::PageDown => self.table.apply(Action::PageDown, page),
-            Command::Top => self.table.apply(Action::Top, page),
-            Command::Bottom => self.table.apply(Action::Bottom, page),
+            Command::Up => self.views.table.apply(Action::Up, page),
+            Command::Down => self.views.table.apply(Action::Down, page),
+            Command::PageUp => self.views.table.apply(Action::PageUp, page),
+            Command::PageDown => self.views.table.apply(Action::PageDown, page),
+            Command::Top => self.views.table.apply(Action::Top, page),
+            Command::Bottom => self.views.table.apply(Action::Bottom, page),
             Command::Open => {
-                if let Some(id) = self.table.selected().cloned() {
-                    self.screen = Screen::Detail(DetailView::new(id));
+                if let Some(id) = self.views.table.selected().cloned() {
+                    self.views.screen = Screen::Detail(DetailView::new(id));
                 }
             }
             Command::Back => {
-                if !self.marks.is_empty() {
-                    let n = self.marks.len();
-                    self.marks.clear();
+                if !self.views.marks.is_empty() {
+                    let n = self.views.marks.len();
+                    self.views.marks.clear();
                     self.say(now, Tone::Info, format!("{n} marks cleared"));
-                } else if self.table.filter().is_some() {
-                    self.table.clear_filter();
+                } else if self.views.table.filter().is_some() {
+                    self.views.table.clear_filter();
                 }
             }
-            Command::Filter => self.table.open_filter(),
+            Command::Filter => self.views.table.open_filter(),
             Command::QuickView(n) => {
                 if let Some(view) = QuickView::from_digit(char::from(b'0' + n)) {
-                    self.table.set_quick_view(view);
+                    self.views.table.set_quick_view(view);
                 }
             }
             Command::Sort => {
-                self.sort_pending = true;
+                self.views.sort_pending = true;
                 self.say(now, Tone::Info, format!("sort by: {}", sort_menu()));
             }
-            Command::ToggleEvents => self.show_events = !self.show_events,
+            Command::ToggleEvents => self.views.show_events = !self.views.show_events,
             Command::EventsUp => {
                 let page = self.events_page();
-                self.events.scroll_up(page);
+                self.views.events.scroll_up(page);
             }
             Command::EventsDown => {
                 let page = self.events_page();
-                self.events.scroll_down(page);
+                self.views.events.scroll_down(page);
             }
             Command::Mark => self.toggle_mark(),
             Command::MarkAllShown => {
-                let rows = self.table.rows().iter().map(|row| row.id.clone());
-                self.marks.extend(rows);
-                let n = self.marks.len();
+                let rows = self.views.table.rows().iter().map(|row| row.id.clone());
+                self.views.marks.extend(rows);
+                let n = self.views.marks.len();
                 self.say(now, Tone::Info, format!("{n} marked"));
             }
             _ => {}
@@ -171,24 +173,24 @@ impl Console {
     }
 
     fn toggle_mark(&mut self) {
-        if let Some(id) = self.table.selected().cloned() {
-            if !self.marks.remove(&id) {
-                self.marks.insert(id);
+        if let Some(id) = self.views.table.selected().cloned() {
+            if !self.views.marks.remove(&id) {
+                self.views.marks.insert(id);
             }
             let page = self.page();
-            self.table.apply(Action::Down, page);
+            self.views.table.apply(Action::Down, page);
         }
     }
 
     fn detail_command(&mut self, command: Command, _now: Ts) {
-        let max = self.drawn.detail_max_scroll;
+        let max = self.term.drawn.detail_max_scroll;
         let page = self.scroll_page(layout::detail_screen(self.body_area()).body);
-        let Screen::Detail(detail) = &mut self.screen else {
+        let Screen::Detail(detail) = &mut self.views.screen else {
             return;
         };
         let scroll = &mut detail.scroll;
         match command {
-            Command::Back => self.screen = Screen::Table,
+            Command::Back => self.views.screen = Screen::Table,
             Command::Up => scroll.by(-1, max),
             Command::Down => scroll.by(1, max),
             Command::PageUp => scroll.by(-page, max),
@@ -208,17 +210,17 @@ impl Console {
     /// What the last frame drawn says about the scrolling views: the
     /// bounds for the next moves.
     pub fn drawn(&mut self, drawn: Drawn) {
-        self.drawn = drawn;
+        self.term.drawn = drawn;
     }
 
     fn logs_command(&mut self, command: Command) -> Option<Output> {
         let vp = layout::logs_viewport(self.body_area());
-        let Screen::Logs(logs) = &mut self.screen else {
+        let Screen::Logs(logs) = &mut self.views.screen else {
             return None;
         };
         let (doc, view) = (&logs.doc, &mut logs.view);
         match command {
-            Command::Back => self.screen = Screen::Table,
+            Command::Back => self.views.screen = Screen::Table,
             Command::Up => view.scroll(doc, -1, vp),
             Command::Down => view.scroll(doc, 1, vp),
             Command::PageUp => view.page(doc, -1, vp),
@@ -243,11 +245,11 @@ impl Console {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let edit = match key.code {
             KeyCode::Enter => {
-                self.table.commit_filter();
+                self.views.table.commit_filter();
                 return;
             }
             KeyCode::Esc => {
-                self.table.cancel_filter();
+                self.views.table.cancel_filter();
                 return;
             }
             KeyCode::Char('w') if ctrl => FilterEdit::DeleteWord,
@@ -261,31 +263,34 @@ impl Console {
             KeyCode::End => FilterEdit::End,
             _ => return,
         };
-        self.table.edit_filter(edit);
+        self.views.table.edit_filter(edit);
     }
 
     pub(super) fn mouse(&mut self, mouse: MouseEvent) -> Vec<Output> {
-        if !self.mouse_captured || self.dialog.is_some() || self.help.is_some() {
+        if !self.term.mouse_captured || self.views.dialog.is_some() || self.views.help.is_some() {
             return Vec::new();
         }
         let page = self.page();
-        match (&mut self.screen, mouse.kind) {
+        match (&mut self.views.screen, mouse.kind) {
             (Screen::Table, MouseEventKind::ScrollDown) => {
                 for _ in 0..WHEEL_ROWS {
-                    self.table.apply(Action::Down, page);
+                    self.views.table.apply(Action::Down, page);
                 }
             }
             (Screen::Table, MouseEventKind::ScrollUp) => {
                 for _ in 0..WHEEL_ROWS {
-                    self.table.apply(Action::Up, page);
+                    self.views.table.apply(Action::Up, page);
                 }
             }
             (Screen::Table, MouseEventKind::Down(_)) => {
-                if let Some(index) =
-                    layout::row_at(self.size, &self.table, self.show_events, mouse.row)
-                {
-                    let id = self.table.rows()[index].id.clone();
-                    self.table.select(&id, page);
+                if let Some(index) = layout::row_at(
+                    self.term.size,
+                    &self.views.table,
+                    self.views.show_events,
+                    mouse.row,
+                ) {
+                    let id = self.views.table.rows()[index].id.clone();
+                    self.views.table.select(&id, page);
                 }
             }
             (Screen::Logs(_), MouseEventKind::ScrollDown) => {
@@ -307,7 +312,7 @@ impl Console {
 
     fn logs_scroll(&mut self, delta: i32) {
         let vp = layout::logs_viewport(self.body_area());
-        if let Screen::Logs(logs) = &mut self.screen {
+        if let Screen::Logs(logs) = &mut self.views.screen {
             logs.view.scroll(&logs.doc, delta, vp);
         }
     }
@@ -315,27 +320,25 @@ impl Console {
     /// What the hints on screen are made from.
     pub fn key_hints(&self) -> KeyHints<'_> {
         KeyHints {
-            keymap: &self.keymap,
+            keymap: &self.config.keymap,
             replay: self.replay.is_some(),
-            actions: self.read_only.is_none(),
+            actions: self.config.read_only.is_none(),
         }
     }
 
     /// Rows in a page of the table.
     pub fn page(&self) -> usize {
-        layout::page_size(self.size, &self.table, self.show_events)
+        layout::page_size(self.term.size, &self.views.table, self.views.show_events)
     }
 
     fn events_page(&self) -> usize {
-        layout::events_page_size(self.size, &self.table)
+        layout::events_page_size(self.term.size, &self.views.table)
     }
 
     /// Where a full-screen view (detail, logs) is drawn: all but the
     /// status line.
     pub fn body_area(&self) -> ratatui::layout::Rect {
-        let mut area = self.size;
-        area.height = area.height.saturating_sub(1);
-        area
+        layout::body_area(self.term.size)
     }
 }
 

@@ -109,22 +109,12 @@ pub struct StatusLine {
     pub text: String,
 }
 
-pub struct Console {
-    pub state: State,
-    pub table: TableView,
-    pub events: EventLog,
-    pub show_events: bool,
+/// What a console is set up with: the keys, who operates it, and what
+/// its actions send and may touch.
+#[derive(Clone, Debug)]
+pub struct ConsoleConfig {
     pub keymap: Keymap,
-    pub screen: Screen,
-    pub help: Option<Scroll>,
-    /// How far the scrolling views could scroll in the last frame drawn.
-    drawn: Drawn,
-    pub dialog: Option<Dialog>,
-    pub marks: BTreeSet<EvalId>,
-    pub in_flight: HashSet<(ActionKind, String)>,
-    pub status: Option<StatusLine>,
-    /// Why actions are off, when they are (`--read-only`, replay).
-    pub read_only: Option<String>,
+    /// `user@host`, for the audit and the forced-failure metadata.
     pub operator: String,
     /// The signal a kill sends (the config's `kill_signal`).
     pub kill_signal: String,
@@ -132,76 +122,174 @@ pub struct Console {
     pub columns: Vec<Column>,
     /// The platform's names, for what dialogs say they will touch.
     pub names: crate::names::Names,
-    pub mouse_captured: bool,
-    pub replay: Option<ReplayStatus>,
-    /// The terminal's size, for pages and mouse hits.
-    pub size: Rect,
-    /// `s` was pressed: the next key picks the sort column.
-    pub sort_pending: bool,
+    /// Why actions are off, when they are (`--read-only`, replay).
+    pub read_only: Option<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            keymap: Keymap::default(),
+            operator: crate::effects::operator(),
+            kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
+            columns: Column::ALL.to_vec(),
+            names: crate::names::Names::default(),
+            read_only: None,
+        }
+    }
+}
+
+/// What the operator sees and has chosen: the view in front, the table's
+/// view model, the panes, overlays, marks and the status line.
+struct Views {
+    table: TableView,
+    events: EventLog,
+    show_events: bool,
+    screen: Screen,
+    help: Option<Scroll>,
+    dialog: Option<Dialog>,
+    marks: BTreeSet<EvalId>,
+    status: Option<StatusLine>,
+    /// The sort key was pressed: the next key picks the column.
+    sort_pending: bool,
+}
+
+/// What the console knows of the terminal.
+struct TerminalFacts {
+    /// Its size, for pages and mouse hits.
+    size: Rect,
+    mouse_captured: bool,
+    /// How far the scrolling views could scroll in the last frame drawn.
+    drawn: Drawn,
+}
+
+/// The console: the model, the views over it, and the actions in flight.
+/// Pure: inputs in, outputs (effects to run, the mouse, the replay) out.
+pub struct Console {
+    state: State,
+    config: ConsoleConfig,
+    views: Views,
+    term: TerminalFacts,
+    /// Actions started and not yet answered, to refuse duplicates.
+    in_flight: HashSet<(ActionKind, String)>,
+    replay: Option<ReplayStatus>,
     refresh_needed: bool,
 }
 
 impl Console {
-    pub fn new(state: State, keymap: Keymap, operator: String) -> Self {
+    pub fn new(state: State, config: ConsoleConfig) -> Self {
         Console {
             state,
-            table: TableView::default(),
-            events: EventLog::default(),
-            show_events: false,
-            keymap,
-            screen: Screen::Table,
-            help: None,
-            drawn: Drawn::default(),
-            dialog: None,
-            marks: BTreeSet::new(),
+            config,
+            views: Views {
+                table: TableView::default(),
+                events: EventLog::default(),
+                show_events: false,
+                screen: Screen::Table,
+                help: None,
+                dialog: None,
+                marks: BTreeSet::new(),
+                status: None,
+                sort_pending: false,
+            },
+            term: TerminalFacts {
+                size: Rect::new(0, 0, 80, 24),
+                mouse_captured: true,
+                drawn: Drawn::default(),
+            },
             in_flight: HashSet::new(),
-            status: None,
-            read_only: None,
-            operator,
-            names: crate::names::Names::default(),
-            columns: Column::ALL.to_vec(),
-            kill_signal: crate::actions::DEFAULT_KILL_SIGNAL.to_string(),
-            mouse_captured: true,
             replay: None,
-            size: Rect::new(0, 0, 80, 24),
-            sort_pending: false,
             refresh_needed: true,
         }
     }
 
-    pub fn with_names(mut self, names: crate::names::Names) -> Self {
-        self.names = names;
-        self
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
-    /// Turns every action that writes off, saying why.
-    pub fn with_read_only(mut self, reason: Option<String>) -> Self {
-        self.read_only = reason;
-        self
+    pub fn config(&self) -> &ConsoleConfig {
+        &self.config
+    }
+
+    pub fn table(&self) -> &TableView {
+        &self.views.table
+    }
+
+    /// Selects `id` in the table (as a click or the keys would), if shown.
+    pub fn select(&mut self, id: &str) -> bool {
+        let page = self.page();
+        self.views.table.select(id, page)
+    }
+
+    pub fn events(&self) -> &EventLog {
+        &self.views.events
+    }
+
+    pub fn shows_events(&self) -> bool {
+        self.views.show_events
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.views.screen
+    }
+
+    /// The help overlay's scroll, while help is open.
+    pub fn help(&self) -> Option<Scroll> {
+        self.views.help
+    }
+
+    pub fn dialog(&self) -> Option<&Dialog> {
+        self.views.dialog.as_ref()
+    }
+
+    pub fn marks(&self) -> &BTreeSet<EvalId> {
+        &self.views.marks
+    }
+
+    pub fn status(&self) -> Option<&StatusLine> {
+        self.views.status.as_ref()
+    }
+
+    /// How many actions are running.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    pub fn replay(&self) -> Option<&ReplayStatus> {
+        self.replay.as_ref()
+    }
+
+    /// The replay's clock and speed, as the player reports them.
+    pub fn set_replay(&mut self, status: Option<ReplayStatus>) {
+        self.replay = status;
+    }
+
+    pub fn size(&self) -> Rect {
+        self.term.size
     }
 
     /// Starts the model again empty (a replay seeking backwards); the
     /// view, marks and keymap stay.
     pub fn reset_state(&mut self) {
         self.state = State::new(self.state.settings.clone());
-        self.events = EventLog::default();
-        self.marks.clear();
+        self.views.events = EventLog::default();
+        self.views.marks.clear();
         self.refresh_needed = true;
     }
 
     /// The table's order and flags are recomputed lazily, at most once per
     /// batch: the loop calls this before drawing.
     pub fn refresh_if_needed(&mut self, now: Ts) -> bool {
-        if !(self.refresh_needed || self.table.is_stale()) {
+        if !(self.refresh_needed || self.views.table.is_stale()) {
             return false;
         }
-        self.table.refresh(&self.state, now);
+        self.views.table.refresh(&self.state, now);
         self.refresh_needed = false;
         true
     }
 
     pub fn needs_refresh(&self) -> bool {
-        self.refresh_needed || self.table.is_stale()
+        self.refresh_needed || self.views.table.is_stale()
     }
 
     pub fn update(&mut self, input: Input, now: Ts) -> Vec<Output> {
@@ -218,17 +306,18 @@ impl Console {
             }
             Input::Mouse(mouse) => self.mouse(mouse),
             Input::Resized(size) => {
-                self.size = size;
+                self.term.size = size;
                 Vec::new()
             }
             Input::Tick => {
                 self.refresh_needed = true;
                 if self
+                    .views
                     .status
                     .as_ref()
                     .is_some_and(|s| now.since(s.at) > STATUS_FOR_MS)
                 {
-                    self.status = None;
+                    self.views.status = None;
                 }
                 Vec::new()
             }
@@ -248,9 +337,9 @@ impl Console {
     /// Applies an observation: the events pane, the model, and the open
     /// live log.
     pub fn observe(&mut self, received: Received) {
-        self.events.push(received.at, &received.observation);
+        self.views.events.push(received.at, &received.observation);
         if let (Screen::Logs(logs), Observation::RedisLog(message)) =
-            (&mut self.screen, &received.observation)
+            (&mut self.views.screen, &received.observation)
             && logs.fetched.is_none()
             && *logs.eval_id == *message.eval_id
             && !message.is_heartbeat
@@ -267,7 +356,7 @@ impl Console {
     }
 
     pub(crate) fn say(&mut self, now: Ts, tone: Tone, text: String) {
-        self.status = Some(StatusLine {
+        self.views.status = Some(StatusLine {
             at: now,
             tone,
             text: crate::sanitize::clean_line(&text),
@@ -285,10 +374,10 @@ impl Console {
     /// The evaluation the keys act on: the open detail's or logs', else the
     /// table's selection.
     pub fn focused(&self) -> Option<EvalId> {
-        match &self.screen {
+        match &self.views.screen {
             Screen::Detail(detail) => Some(detail.eval_id.clone()),
             Screen::Logs(logs) => Some(logs.eval_id.clone()),
-            Screen::Table => self.table.selected().cloned(),
+            Screen::Table => self.views.table.selected().cloned(),
         }
     }
 

@@ -7,7 +7,6 @@ use ratatui::layout::Rect;
 
 use super::*;
 use crate::actions::{ActionKind, Effect, Outcome, OutcomeDetail, Target};
-use crate::keymap::Keymap;
 use crate::model::{
     ContainerFacts, ContainerState, Observation, Source, State, Status, StatusMessage, Ts,
 };
@@ -81,8 +80,14 @@ fn console() -> Console {
             t(1),
         );
     }
-    let mut console = Console::new(state, Keymap::default(), "oncall@host".to_string());
-    console.size = Rect::new(0, 0, 120, 40);
+    let mut console = Console::new(
+        state,
+        ConsoleConfig {
+            operator: "oncall@host".into(),
+            ..ConsoleConfig::default()
+        },
+    );
+    console.term.size = Rect::new(0, 0, 120, 40);
     console.refresh_if_needed(t(60));
     console
 }
@@ -105,7 +110,7 @@ fn type_text(console: &mut Console, text: &str) {
 
 fn select(console: &mut Console, id: &str) {
     let page = console.page();
-    assert!(console.table.select(id, page), "{id} is in the table");
+    assert!(console.views.table.select(id, page), "{id} is in the table");
 }
 
 fn runs(outputs: &[Output]) -> Vec<(ActionKind, String)> {
@@ -123,7 +128,7 @@ fn enter_never_confirms_a_kill_and_y_does() {
     let mut console = console();
     select(&mut console, "eval_running");
     assert!(press(&mut console, KeyCode::Char('K')).is_empty());
-    let dialog = console.dialog.as_ref().expect("a dialog asks first");
+    let dialog = console.views.dialog.as_ref().expect("a dialog asks first");
     assert!(dialog.title.contains("SIGKILL"), "{}", dialog.title);
     assert!(
         dialog.lines[0].contains("eval_running"),
@@ -133,13 +138,16 @@ fn enter_never_confirms_a_kill_and_y_does() {
     assert!(dialog.lines[0].contains("executor-2"), "{:?}", dialog.lines);
     assert!(dialog.lines[0].contains("running"), "{:?}", dialog.lines);
     assert!(press(&mut console, KeyCode::Enter).is_empty());
-    assert!(console.dialog.is_some(), "Enter alone does not confirm");
+    assert!(
+        console.views.dialog.is_some(),
+        "Enter alone does not confirm"
+    );
     let outputs = press(&mut console, KeyCode::Char('y'));
     assert_eq!(
         runs(&outputs),
         [(ActionKind::Kill, "eval_running".to_string())]
     );
-    assert!(console.dialog.is_none());
+    assert!(console.views.dialog.is_none());
     assert!(
         console
             .in_flight
@@ -153,9 +161,9 @@ fn escape_and_n_cancel() {
     select(&mut console, "eval_lost");
     for cancel in [KeyCode::Esc, KeyCode::Char('n')] {
         press(&mut console, KeyCode::Char('D'));
-        assert!(console.dialog.is_some());
+        assert!(console.views.dialog.is_some());
         assert!(press(&mut console, cancel).is_empty());
-        assert!(console.dialog.is_none());
+        assert!(console.views.dialog.is_none());
     }
 }
 
@@ -166,8 +174,8 @@ fn a_second_press_while_in_flight_starts_nothing() {
     press(&mut console, KeyCode::Char('K'));
     assert_eq!(runs(&press(&mut console, KeyCode::Char('y'))).len(), 1);
     press(&mut console, KeyCode::Char('K'));
-    assert!(console.dialog.is_none(), "nothing to confirm");
-    let status = console.status.as_ref().expect("says why");
+    assert!(console.views.dialog.is_none(), "nothing to confirm");
+    let status = console.views.status.as_ref().expect("says why");
     assert!(status.text.contains("already running"), "{}", status.text);
 }
 
@@ -179,9 +187,9 @@ fn force_failed_is_prefilled_and_a_terminal_evaluation_needs_a_second_yes() {
     let Some(Dialog {
         stage: DialogStage::Reason { text, .. },
         ..
-    }) = &console.dialog
+    }) = &console.views.dialog
     else {
-        panic!("a reason is asked first: {:?}", console.dialog);
+        panic!("a reason is asked first: {:?}", console.views.dialog);
     };
     assert!(
         text.starts_with("lost completion: container exited 1"),
@@ -200,7 +208,7 @@ fn force_failed_is_prefilled_and_a_terminal_evaluation_needs_a_second_yes() {
     select(&mut console, "eval_failed");
     press(&mut console, KeyCode::Char('F'));
     press(&mut console, KeyCode::Enter);
-    let dialog = console.dialog.as_ref().expect("still asking");
+    let dialog = console.views.dialog.as_ref().expect("still asking");
     assert!(
         dialog.warnings.iter().any(|w| w.contains("failed")),
         "the refusal says the evaluation is terminal: {:?}",
@@ -211,7 +219,7 @@ fn force_failed_is_prefilled_and_a_terminal_evaluation_needs_a_second_yes() {
         "one yes is not enough"
     );
     assert_eq!(
-        console.dialog.as_ref().map(|d| &d.stage),
+        console.views.dialog.as_ref().map(|d| &d.stage),
         Some(&DialogStage::ConfirmAgain)
     );
     let outputs = press(&mut console, KeyCode::Char('y'));
@@ -223,12 +231,13 @@ fn force_failed_is_prefilled_and_a_terminal_evaluation_needs_a_second_yes() {
 
 #[test]
 fn read_only_refuses_every_write_and_still_reads_logs() {
-    let mut console = console().with_read_only(Some("started with --read-only".into()));
+    let mut console = console();
+    console.config.read_only = Some("started with --read-only".into());
     select(&mut console, "eval_running");
     for key in ['K', 'D', 'F'] {
         assert!(press(&mut console, KeyCode::Char(key)).is_empty());
-        assert!(console.dialog.is_none());
-        let status = console.status.as_ref().expect("says why");
+        assert!(console.views.dialog.is_none());
+        let status = console.views.status.as_ref().expect("says why");
         assert!(status.text.contains("--read-only"), "{}", status.text);
     }
     let outputs = press(&mut console, KeyCode::Char('l'));
@@ -245,13 +254,17 @@ fn marked_rows_hidden_by_the_filter_are_counted_in_the_dialog() {
     press(&mut console, KeyCode::Char(' '));
     select(&mut console, "eval_lost");
     press(&mut console, KeyCode::Char(' '));
-    assert_eq!(console.marks.len(), 2);
+    assert_eq!(console.views.marks.len(), 2);
     press(&mut console, KeyCode::Char('/'));
     type_text(&mut console, "flag:lost-completion");
     press(&mut console, KeyCode::Enter);
-    assert_eq!(console.table.len(), 1, "the filter shows only the lost one");
+    assert_eq!(
+        console.views.table.len(),
+        1,
+        "the filter shows only the lost one"
+    );
     press(&mut console, KeyCode::Char('K'));
-    let dialog = console.dialog.as_ref().expect("asks");
+    let dialog = console.views.dialog.as_ref().expect("asks");
     assert!(dialog.title.contains("2 evaluation(s)"), "{}", dialog.title);
     assert!(
         dialog
@@ -280,8 +293,8 @@ fn a_kill_without_a_container_is_refused_outright() {
     console.refresh_if_needed(t(60));
     select(&mut console, "eval_queued");
     press(&mut console, KeyCode::Char('K'));
-    assert!(console.dialog.is_none());
-    let status = console.status.as_ref().expect("says why");
+    assert!(console.views.dialog.is_none());
+    let status = console.views.status.as_ref().expect("says why");
     assert!(status.text.contains("no container"), "{}", status.text);
 }
 
@@ -305,7 +318,7 @@ fn outcomes_reach_the_status_line_and_the_timeline() {
     });
     console.update(Input::Outcome(Box::new(outcome)), t(61));
     assert!(console.in_flight.is_empty());
-    let status = console.status.as_ref().expect("reported");
+    let status = console.views.status.as_ref().expect("reported");
     assert_eq!(status.tone, Tone::Good);
     assert!(status.text.contains("killed: exit 137"), "{}", status.text);
     let record = &console.state.evals["eval_running"];
@@ -341,7 +354,7 @@ fn an_unconfirmed_forced_failure_offers_the_cleanup() {
         offer_clean: true,
     });
     console.update(Input::Outcome(Box::new(outcome)), t(61));
-    let dialog = console.dialog.as_ref().expect("offers to clean");
+    let dialog = console.views.dialog.as_ref().expect("offers to clean");
     assert_eq!(dialog.kind, ActionKind::CleanRunning);
     assert!(
         dialog
@@ -377,7 +390,7 @@ fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
     });
     select(&mut console, "eval_running");
     press(&mut console, KeyCode::Char('l'));
-    let Screen::Logs(logs) = &console.screen else {
+    let Screen::Logs(logs) = &console.views.screen else {
         panic!("the logs view is open");
     };
     assert_eq!(logs.doc.len(), 1, "the live line is shown at once");
@@ -400,7 +413,7 @@ fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
         complete: true,
     });
     console.update(Input::Outcome(Box::new(outcome)), t(62));
-    let Screen::Logs(logs) = &console.screen else {
+    let Screen::Logs(logs) = &console.views.screen else {
         panic!("still open");
     };
     assert!(!logs.fetching);
@@ -413,11 +426,11 @@ fn sort_takes_a_column_key_and_quit_quits() {
     let mut console = console();
     press(&mut console, KeyCode::Char('s'));
     press(&mut console, KeyCode::Char('i'));
-    let ids: Vec<&str> = console.table.rows().iter().map(|r| &*r.id).collect();
+    let ids: Vec<&str> = console.views.table.rows().iter().map(|r| &*r.id).collect();
     assert_eq!(ids, ["eval_failed", "eval_lost", "eval_running"]);
     press(&mut console, KeyCode::Char('s'));
     press(&mut console, KeyCode::Char('i'));
-    let ids: Vec<&str> = console.table.rows().iter().map(|r| &*r.id).collect();
+    let ids: Vec<&str> = console.views.table.rows().iter().map(|r| &*r.id).collect();
     assert_eq!(
         ids,
         ["eval_running", "eval_lost", "eval_failed"],

@@ -12,8 +12,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::observation::{
-    CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, EvalId,
-    LogMessage, Observation, RedisSnapshot, Source, Status, StatusMessage, StorageMessage,
+    CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage,
+    Observation, RedisSnapshot, Source, Status, StatusMessage, StorageMessage,
 };
 use super::record::{DockerSide, EvalRecord, Happening, RunningKeyFacts};
 use super::state::State;
@@ -33,7 +33,6 @@ impl State {
     /// Applies one observation received at `now`.
     pub fn apply(&mut self, observation: Observation, now: Ts) {
         self.observations += 1;
-        self.generation += 1;
         match observation {
             Observation::DockerList {
                 containers,
@@ -393,11 +392,6 @@ impl State {
             }
         }
         self.redis.last_sync_at = Some(now);
-    }
-
-    /// Ids of all records, for callers that iterate while mutating.
-    pub fn ids(&self) -> Vec<EvalId> {
-        self.evals.keys().cloned().collect()
     }
 }
 

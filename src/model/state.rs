@@ -142,9 +142,6 @@ pub struct State {
     pub live_logs: LiveLogs,
     /// Observations applied, for the header and benchmarks.
     pub observations: u64,
-    /// Bumped whenever an observation changed something, so that views know
-    /// when to recompute.
-    pub generation: u64,
 }
 
 impl State {

@@ -22,8 +22,8 @@ use ratatui::layout::Rect;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{ActionKind, LogOrigin, Outcome, OutcomeDetail, Target};
-use crate::console::{Console, Input};
-use crate::keymap::Keymap;
+use crate::console::{Console, ConsoleConfig, Input};
+
 use crate::model::{
     CapturedLogs, LatestLogKey, Observation, RedisSnapshot, RunningKey, Source, State, Ts,
 };
@@ -638,7 +638,10 @@ proptest! {
     #[test]
     fn any_input_draws_clean_on_every_screen(case in case()) {
         let now = Ts(T0 + i64::from(case.later_ms));
-        let mut console = Console::new(State::default(), Keymap::default(), "op".into());
+        let mut console = Console::new(State::default(), ConsoleConfig {
+        operator: "op".into(),
+        ..ConsoleConfig::default()
+    });
         for (i, observation) in observations(&case).into_iter().enumerate() {
             console.observe(Received { at: Ts(T0 + 10 * i as i64), observation });
         }
@@ -654,10 +657,9 @@ proptest! {
         d.key(KeyCode::Char('?'));
         d.draw("help")?;
         d.key(KeyCode::Esc);
-        let ids: Vec<_> = d.console.state.evals.keys().cloned().collect();
+        let ids: Vec<_> = d.console.state().evals.keys().cloned().collect();
         for id in ids {
-            let page = d.console.page();
-            d.console.table.select(&id, page);
+            d.console.select(&id);
             d.key(KeyCode::Enter);
             d.draw("detail")?;
             d.key(KeyCode::Esc);

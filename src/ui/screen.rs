@@ -21,10 +21,16 @@ use crate::model::{Ts, human_duration};
 pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
     let mut drawn = Drawn::default();
     let screen = frame.area();
-    match &console.screen {
+    match console.screen() {
         Screen::Table => {
-            super::draw_with(frame, &console.state, &console.table, &panes(console), now);
-            if console.status.is_some() && !crate::layout::too_small(screen) {
+            super::draw_with(
+                frame,
+                console.state(),
+                console.table(),
+                &panes(console),
+                now,
+            );
+            if console.status().is_some() && !crate::layout::too_small(screen) {
                 let line = Rect {
                     y: screen.bottom().saturating_sub(1),
                     height: 1,
@@ -35,7 +41,7 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
         }
         Screen::Detail(view) => {
             let body = console.body_area();
-            match console.state.evals.get(&view.eval_id) {
+            match console.state().evals.get(&view.eval_id) {
                 Some(record) => {
                     let flags = console.flags_of(&view.eval_id, now);
                     let screen = detail::DetailScreen {
@@ -61,10 +67,10 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
             status_line(console, last_line(screen), frame.buffer_mut());
         }
     }
-    if let Some(replay) = &console.replay {
+    if let Some(replay) = console.replay() {
         replay_badge(replay, screen, frame.buffer_mut());
     }
-    if let Some(scroll) = console.help {
+    if let Some(scroll) = console.help() {
         let rows = help_rows(console);
         let area = crate::layout::help_popup(screen);
         let keys = console.key_hints();
@@ -78,7 +84,7 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
         );
         drawn.help_max_scroll = Some(help::draw_help(frame, area, &rows, scroll.offset(), &hint));
     }
-    if let Some(open) = &console.dialog {
+    if let Some(open) = console.dialog() {
         dialog::render(open, screen, frame.buffer_mut());
     }
     drawn
@@ -87,9 +93,9 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
 /// The panes around the table, as the console has them.
 pub fn panes(console: &Console) -> FindPanes<'_> {
     FindPanes {
-        events: console.show_events.then_some(&console.events),
-        marks: (!console.marks.is_empty()).then_some(&console.marks),
-        columns: &console.columns,
+        events: console.shows_events().then_some(console.events()),
+        marks: (!console.marks().is_empty()).then_some(console.marks()),
+        columns: &console.config().columns,
         keys: console.key_hints(),
     }
 }
@@ -107,7 +113,7 @@ fn status_line(console: &Console, area: Rect, buf: &mut Buffer) {
     if area.is_empty() {
         return;
     }
-    let (text, style) = match &console.status {
+    let (text, style) = match console.status() {
         Some(status) => {
             let style = match status.tone {
                 Tone::Info => Style::new(),
@@ -118,7 +124,7 @@ fn status_line(console: &Console, area: Rect, buf: &mut Buffer) {
         }
         None => {
             let hints = console.key_hints();
-            let text = match &console.screen {
+            let text = match console.screen() {
                 Screen::Table => hints.line(Context::Table, &[Command::Help]),
                 Screen::Detail(_) => hints.line(Context::Detail, detail::HINTS),
                 Screen::Logs(_) => hints.line(Context::Logs, logs::HINTS),
@@ -127,15 +133,15 @@ fn status_line(console: &Console, area: Rect, buf: &mut Buffer) {
         }
     };
     let mut spans = Vec::new();
-    if let Some(why) = &console.read_only {
+    if let Some(why) = &console.config().read_only {
         spans.push(Span::styled(
             format!("[read-only: {why}] "),
             theme::warning(),
         ));
     }
-    if !console.in_flight.is_empty() {
+    if console.in_flight() > 0 {
         spans.push(Span::styled(
-            format!("[{} running] ", console.in_flight.len()),
+            format!("[{} running] ", console.in_flight()),
             theme::warning(),
         ));
     }
@@ -171,6 +177,7 @@ fn replay_badge(replay: &ReplayStatus, screen: Rect, buf: &mut Buffer) {
 /// Help from the keymap in force, plus the keys of the text editors.
 pub fn help_rows(console: &Console) -> Vec<KeyHelp> {
     let mut rows: Vec<KeyHelp> = console
+        .config()
         .keymap
         .help_rows()
         .into_iter()

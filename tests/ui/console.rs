@@ -3,8 +3,7 @@
 //! fixed sizes as snapshots, and at every size without a panic.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use evaltop::console::{Console, Input};
-use evaltop::keymap::Keymap;
+use evaltop::console::{Console, ConsoleConfig, Input};
 use evaltop::model::{
     ContainerFacts, ContainerState, Observation, RedisSnapshot, Source, State, Status,
     StatusMessage, Ts,
@@ -25,9 +24,20 @@ fn observe(console: &mut Console, at: Ts, observation: Observation) {
     console.update(Input::Observed(Received { at, observation }), at);
 }
 
+fn oncall() -> ConsoleConfig {
+    ConsoleConfig {
+        operator: "oncall@host".into(),
+        ..ConsoleConfig::default()
+    }
+}
+
 /// A lost completion and a healthy running evaluation, both sources up.
 fn console() -> Console {
-    let mut console = Console::new(State::default(), Keymap::default(), "oncall@host".into());
+    console_with(oncall())
+}
+
+fn console_with(config: ConsoleConfig) -> Console {
+    let mut console = Console::new(State::default(), config);
     for source in [Source::Docker, Source::Redis] {
         observe(
             &mut console,
@@ -174,7 +184,10 @@ fn help_lists_the_keys_in_force_over_the_table() {
 
 #[test]
 fn a_read_only_refusal_shows_in_the_status_line() {
-    let mut console = console().with_read_only(Some("started with --read-only".into()));
+    let mut console = console_with(ConsoleConfig {
+        read_only: Some("started with --read-only".into()),
+        ..oncall()
+    });
     key(&mut console, KeyCode::Char('D'));
     let buf = draw(&mut console, 100, 24);
     let screen = text(&buf);
@@ -213,7 +226,13 @@ fn no_size_panics_with_a_dialog_or_help_open() {
 /// of `evaluation:running`'s container id once crashed the kill dialog.
 #[test]
 fn a_multibyte_container_id_from_redis_opens_every_dialog() {
-    let mut console = Console::new(State::default(), Keymap::default(), "oncall@host".into());
+    let mut console = Console::new(
+        State::default(),
+        ConsoleConfig {
+            operator: "oncall@host".into(),
+            ..ConsoleConfig::default()
+        },
+    );
     let payload = r#"{"eval_id":"eval_panic_1","container_id":"abcdefghijké12345"}"#.as_bytes();
     let observation = evaltop::protocol::decode(
         &evaltop::names::Names::default(),
@@ -243,8 +262,10 @@ fn a_multibyte_container_id_from_redis_opens_every_dialog() {
 fn hints_follow_a_rebinding_and_leave_out_what_cannot_run() {
     let config = evaltop::config::parse("[keys]\nkill = \"ctrl-k\"\nforce_failed = \"X\"")
         .expect("the config parses");
-    let mut console = console();
-    console.keymap = config.keymap;
+    let mut console = console_with(ConsoleConfig {
+        keymap: config.keymap,
+        ..oncall()
+    });
     let table = text(&draw(&mut console, 300, 24));
     assert!(
         table.contains("? help · / filter · enter detail · l logs · ctrl-k kill · D remove · X fail · space mark · q quit"),
@@ -263,7 +284,10 @@ fn hints_follow_a_rebinding_and_leave_out_what_cannot_run() {
     );
 
     // Read-only: the keys that would write are not offered.
-    let mut read_only = self::console().with_read_only(Some("test".into()));
+    let mut read_only = console_with(ConsoleConfig {
+        read_only: Some("test".into()),
+        ..oncall()
+    });
     let table = text(&draw(&mut read_only, 300, 24));
     assert!(
         table.contains("? help · / filter · enter detail · l logs · q quit"),

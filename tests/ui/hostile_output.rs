@@ -11,8 +11,8 @@ use std::borrow::Cow;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use evaltop::actions::{ActionKind, LogOrigin, Outcome, OutcomeDetail, Target};
-use evaltop::console::{Console, Input, Screen};
-use evaltop::keymap::Keymap;
+use evaltop::console::{Console, ConsoleConfig, Input, Screen};
+
 use evaltop::model::{
     CapturedLogs, ContainerFacts, ContainerState, Observation, Source, State, Ts,
 };
@@ -348,7 +348,13 @@ fn console_of(case: &Case) -> (Console, String) {
         panic!("{what}: the log message decodes: {:?}", observations.get(4));
     };
     let id = log.eval_id.clone();
-    let mut console = Console::new(State::default(), Keymap::default(), "op".into());
+    let mut console = Console::new(
+        State::default(),
+        ConsoleConfig {
+            operator: "op".into(),
+            ..ConsoleConfig::default()
+        },
+    );
     for (i, observation) in observations.drain(..).enumerate() {
         let at = T0.plus_millis(100 * i as i64);
         console.observe(received(at, observation, what));
@@ -459,12 +465,7 @@ fn search(console: &mut Console, query: &str) {
 /// One case at one size, through every view.
 fn run(case: &Case, size: (u16, u16)) {
     let (mut console, id) = console_of(case);
-    let page = console.page();
-    assert!(
-        console.table.select(&id, page),
-        "{}: {id:?} listed",
-        case.name
-    );
+    assert!(console.select(&id), "{}: {id:?} listed", case.name);
     let wide = size.0 >= 120;
     let name = case.name;
 
@@ -483,7 +484,7 @@ fn run(case: &Case, size: (u16, u16)) {
 
     press(&mut console, KeyCode::Enter);
     assert!(
-        matches!(console.screen, Screen::Detail(_)),
+        matches!(console.screen(), Screen::Detail(_)),
         "{name}: detail"
     );
     let buf = draw(&mut console, size, &format!("{name}: detail"));
@@ -498,7 +499,7 @@ fn run(case: &Case, size: (u16, u16)) {
 
     // The live buffer: the log message's content, as it came.
     press(&mut console, KeyCode::Char('l'));
-    assert!(matches!(console.screen, Screen::Logs(_)), "{name}: logs");
+    assert!(matches!(console.screen(), Screen::Logs(_)), "{name}: logs");
     let buf = draw(&mut console, size, &format!("{name}: live logs"));
     assert!(row(&buf, 0).starts_with("live buffer of evaluation:{id}:logs"));
     assert!(row(&buf, size.1 - 1).starts_with("[1 running] f follow"));
@@ -579,8 +580,7 @@ fn a_very_long_line_is_cut_with_a_visible_marker() {
     let corpus = corpus();
     let case = corpus.iter().find(|c| c.name == "long_line").expect("case");
     let (mut console, id) = console_of(case);
-    let page = console.page();
-    assert!(console.table.select(&id, page));
+    assert!(console.select(&id));
     assert!(
         id.ends_with("bytes cut]"),
         "the id is cut too: …{}",
@@ -588,7 +588,7 @@ fn a_very_long_line_is_cut_with_a_visible_marker() {
     );
     press(&mut console, KeyCode::Char('l'));
     fetched(&mut console, &id, docker_logs(&case.bytes, true), true);
-    let Screen::Logs(logs) = &console.screen else {
+    let Screen::Logs(logs) = console.screen() else {
         panic!("the logs view is open");
     };
     let texts: Vec<&str> = logs.doc.lines().map(|l| l.text.as_str()).collect();
