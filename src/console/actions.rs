@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::dialog::{Dialog, DialogStage};
-use super::{Console, LogsScreen, Output, Screen, Tone};
+use super::{Batch, Console, LogsScreen, Output, Screen, Tone};
 use crate::actions::{
     ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
     prefilled_reason, refusal,
@@ -302,9 +302,59 @@ impl Console {
             );
             outputs.push(Output::Run(effect));
         }
+        let started: Vec<String> = outputs
+            .iter()
+            .filter_map(|output| match output {
+                Output::Run(effect) => Some(effect.target().eval_id.clone()),
+                _ => None,
+            })
+            .collect();
+        if started.len() > 1 {
+            self.batches.push(Batch {
+                kind: dialog.kind,
+                waiting: started.iter().cloned().collect(),
+                ok: 0,
+                first_failure: None,
+                failed: 0,
+            });
+        }
         let text = format!("{}: {} started", dialog.kind.name(), outputs.len());
         self.say(now, Tone::Info, text);
         outputs
+    }
+
+    /// Counts `outcome` in its batch, if it belongs to one; the batch's
+    /// summary once its last answer is in, else `None` (a single action
+    /// speaks for itself).
+    fn count_in_batch(&mut self, outcome: &Outcome) -> Option<Option<(Tone, String)>> {
+        let id = &outcome.target.eval_id;
+        let index = self
+            .batches
+            .iter()
+            .position(|b| b.kind == outcome.kind && b.waiting.contains(id))?;
+        let batch = &mut self.batches[index];
+        batch.waiting.remove(id);
+        if outcome.ok {
+            batch.ok += 1;
+        } else {
+            batch.failed += 1;
+            batch
+                .first_failure
+                .get_or_insert_with(|| (id.clone(), outcome.summary.clone()));
+        }
+        if !batch.waiting.is_empty() {
+            return Some(None);
+        }
+        let batch = self.batches.remove(index);
+        let mut text = format!("{}: {} ok", batch.kind.name(), batch.ok);
+        let tone = match &batch.first_failure {
+            Some((id, reason)) => {
+                text.push_str(&format!(", {} failed: {id}: {reason}", batch.failed));
+                Tone::Bad
+            }
+            None => Tone::Good,
+        };
+        Some(Some((tone, text)))
     }
 
     /// `l`: the logs view opens at once on what evaltop saw live, and the
@@ -317,12 +367,18 @@ impl Console {
         let doc = self.live_document(&id);
         let mut view = LogView::new();
         view.replace_document(&doc);
+        let from_detail = match &self.views.screen {
+            Screen::Detail(detail) => Some(detail.clone()),
+            Screen::Logs(logs) => logs.from_detail.clone(),
+            Screen::Table => None,
+        };
         self.views.screen = Screen::Logs(Box::new(LogsScreen {
             eval_id: id.clone(),
             doc,
             view,
             fetching: true,
             fetched: None,
+            from_detail,
         }));
         let key = (ActionKind::FetchLogs, id.to_string());
         if !self.in_flight.insert(key) {
@@ -346,7 +402,17 @@ impl Console {
         } else {
             Tone::Bad
         };
-        self.say(now, tone, summary);
+        if outcome.ok && outcome.kind != ActionKind::FetchLogs {
+            // Done with: it needs no mark any more.
+            self.views.marks.remove(id.as_str());
+        }
+        match self.count_in_batch(&outcome) {
+            None => self.say(now, tone, summary),
+            Some(Some((tone, text))) => self.say(now, tone, text),
+            // More answers to come; a failed audit is said at once.
+            Some(None) if outcome.audit_error.is_some() => self.say(now, Tone::Bad, summary),
+            Some(None) => {}
+        }
         self.note(
             &id,
             now,

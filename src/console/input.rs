@@ -220,7 +220,12 @@ impl Console {
         };
         let (doc, view) = (&logs.doc, &mut logs.view);
         match command {
-            Command::Back => self.views.screen = Screen::Table,
+            Command::Back => {
+                self.views.screen = match logs.from_detail.take() {
+                    Some(detail) => Screen::Detail(detail),
+                    None => Screen::Table,
+                };
+            }
             Command::Up => view.scroll(doc, -1, vp),
             Command::Down => view.scroll(doc, 1, vp),
             Command::PageUp => view.page(doc, -1, vp),

@@ -26,7 +26,9 @@ use crate::view::scroll::Scroll;
 use crate::view::{Column, EventLog, TableView};
 
 /// How long a status message stays.
-const STATUS_FOR_MS: i64 = 15_000;
+/// How long an informational or good message stays on the status line; a
+/// failure stays until the next key, so that it cannot go unread.
+const STATUS_FOR_MS: i64 = 10_000;
 
 /// What the console is told.
 #[derive(Clone, Debug)]
@@ -92,6 +94,20 @@ pub struct LogsScreen {
     pub fetching: bool,
     /// Logs re-fetched from a source, kept for a forced failure's payload.
     pub fetched: Option<crate::model::CapturedLogs>,
+    /// The detail the logs were opened from, to go back to; `None`: the
+    /// table.
+    pub from_detail: Option<DetailView>,
+}
+
+/// One action confirmed on several evaluations: its answers so far.
+#[derive(Clone, Debug)]
+struct Batch {
+    kind: ActionKind,
+    waiting: BTreeSet<String>,
+    ok: usize,
+    /// The first failure's evaluation and reason, and how many failed.
+    first_failure: Option<(String, String)>,
+    failed: usize,
 }
 
 /// How a status message reads.
@@ -172,6 +188,9 @@ pub struct Console {
     term: TerminalFacts,
     /// Actions started and not yet answered, to refuse duplicates.
     in_flight: HashSet<(ActionKind, String)>,
+    /// Actions confirmed on several evaluations at once, summed up when
+    /// the last one answers.
+    batches: Vec<Batch>,
     replay: Option<ReplayStatus>,
     refresh_needed: bool,
 }
@@ -198,6 +217,7 @@ impl Console {
                 drawn: Drawn::default(),
             },
             in_flight: HashSet::new(),
+            batches: Vec::new(),
             replay: None,
             refresh_needed: true,
         }
@@ -299,6 +319,16 @@ impl Console {
                 Vec::new()
             }
             Input::Key(key) => {
+                // A failure stays until the operator has pressed a key
+                // after it; what the key does may say something new.
+                if self
+                    .views
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.tone == Tone::Bad)
+                {
+                    self.views.status = None;
+                }
                 // Keys act on the rows as they are now, not as of the
                 // last frame's refresh.
                 self.refresh_if_needed(now);
@@ -315,7 +345,7 @@ impl Console {
                     .views
                     .status
                     .as_ref()
-                    .is_some_and(|s| now.since(s.at) > STATUS_FOR_MS)
+                    .is_some_and(|s| s.tone != Tone::Bad && now.since(s.at) > STATUS_FOR_MS)
                 {
                     self.views.status = None;
                 }

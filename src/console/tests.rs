@@ -438,3 +438,129 @@ fn sort_takes_a_column_key_and_quit_quits() {
     );
     assert_eq!(press(&mut console, KeyCode::Char('q')), [Output::Quit]);
 }
+
+fn answer(console: &mut Console, kind: ActionKind, id: &str, ok: bool, summary: &str) {
+    let outcome = Outcome::new(kind, Target::new(id), ok, summary.to_string(), t(61));
+    console.update(Input::Outcome(Box::new(outcome)), t(61));
+}
+
+#[test]
+fn a_bulk_action_is_summed_up_and_keeps_the_marks_of_what_failed() {
+    let mut console = console();
+    for id in ["eval_running", "eval_lost", "eval_failed"] {
+        select(&mut console, id);
+        press(&mut console, KeyCode::Char(' '));
+    }
+    assert_eq!(console.views.marks.len(), 3);
+    press(&mut console, KeyCode::Char('D'));
+    // The running one asks a second time.
+    press(&mut console, KeyCode::Char('y'));
+    let started = runs(&press(&mut console, KeyCode::Char('y')));
+    assert_eq!(started.len(), 3, "{started:?}");
+    answer(
+        &mut console,
+        ActionKind::Remove,
+        "eval_running",
+        true,
+        "removed",
+    );
+    answer(
+        &mut console,
+        ActionKind::Remove,
+        "eval_lost",
+        false,
+        "engine said 500",
+    );
+    let status = console.views.status.as_ref().expect("a status");
+    assert!(
+        !status.text.contains("ok,"),
+        "no summary before the last answer: {}",
+        status.text
+    );
+    answer(
+        &mut console,
+        ActionKind::Remove,
+        "eval_failed",
+        true,
+        "removed",
+    );
+    let status = console.views.status.as_ref().expect("a status");
+    assert_eq!(
+        status.text,
+        "remove: 2 ok, 1 failed: eval_lost: engine said 500"
+    );
+    assert_eq!(status.tone, Tone::Bad);
+    let marks: Vec<&str> = console.views.marks.iter().map(|id| &**id).collect();
+    assert_eq!(marks, ["eval_lost"], "only the failed one stays marked");
+    for id in ["eval_running", "eval_lost", "eval_failed"] {
+        let noted = console.state.evals[id]
+            .timeline
+            .iter()
+            .any(|e| e.source == Source::Evaltop && format!("{:?}", e.what).contains("remove:"));
+        assert!(noted, "{id}: its outcome is in its timeline");
+    }
+}
+
+#[test]
+fn information_expires_and_a_failure_waits_for_a_key() {
+    let mut console = console();
+    console.say(t(60), Tone::Info, "3 marked".into());
+    console.update(Input::Tick, t(65));
+    assert!(console.views.status.is_some(), "still fresh");
+    console.update(Input::Tick, t(71));
+    assert!(console.views.status.is_none(), "expired after 10 s");
+    console.say(t(60), Tone::Bad, "kill failed".into());
+    console.update(Input::Tick, t(600));
+    assert!(console.views.status.is_some(), "a failure is not timed out");
+    press(&mut console, KeyCode::Char('j'));
+    assert!(
+        console.views.status.is_none(),
+        "read once a key was pressed"
+    );
+}
+
+#[test]
+fn back_from_logs_returns_where_they_were_opened() {
+    let mut console = console();
+    select(&mut console, "eval_lost");
+    press(&mut console, KeyCode::Enter);
+    press(&mut console, KeyCode::Char('l'));
+    assert!(matches!(console.views.screen, Screen::Logs(_)));
+    press(&mut console, KeyCode::Esc);
+    match &console.views.screen {
+        Screen::Detail(detail) => assert_eq!(&*detail.eval_id, "eval_lost"),
+        other => panic!("back to the detail, not {other:?}"),
+    }
+    press(&mut console, KeyCode::Esc);
+    assert!(matches!(console.views.screen, Screen::Table));
+    press(&mut console, KeyCode::Char('l'));
+    press(&mut console, KeyCode::Esc);
+    assert!(
+        matches!(console.views.screen, Screen::Table),
+        "opened from the table"
+    );
+}
+
+#[test]
+fn help_scrolls_like_every_other_view() {
+    let mut console = console();
+    press(&mut console, KeyCode::Char('?'));
+    console.drawn(Drawn {
+        help_max_scroll: Some(40),
+        ..Drawn::default()
+    });
+    press(&mut console, KeyCode::Char('G'));
+    assert_eq!(console.views.help.map(|s| s.offset()), Some(40));
+    press(&mut console, KeyCode::Char('k'));
+    assert_eq!(console.views.help.map(|s| s.offset()), Some(39));
+    press(&mut console, KeyCode::Home);
+    assert_eq!(console.views.help.map(|s| s.offset()), Some(0));
+    press(&mut console, KeyCode::PageDown);
+    let page = console.views.help.map(|s| s.offset()).expect("open");
+    assert!(
+        page > 10,
+        "a page is the popup's height, not 10 lines: {page}"
+    );
+    press(&mut console, KeyCode::End);
+    assert_eq!(console.views.help.map(|s| s.offset()), Some(40));
+}

@@ -294,3 +294,31 @@ fn hints_follow_a_rebinding_and_leave_out_what_cannot_run() {
         "{table}"
     );
 }
+
+/// In replay the footer offers the replay's keys, and neither marking
+/// (space pauses there) nor the actions (they are off).
+#[test]
+fn the_replay_footer_shows_only_keys_that_work() {
+    let mut console = console_with(ConsoleConfig {
+        read_only: Some("replaying a recording: actions are off".into()),
+        ..oncall()
+    });
+    console.set_replay(Some(evaltop::console::ReplayStatus {
+        cursor: t(45),
+        start: t(0),
+        end: t(90),
+        speed: 1.0,
+        paused: false,
+    }));
+    let table = text(&draw(&mut console, 300, 24));
+    assert!(
+        table.contains(
+            "? help · / filter · enter detail · l logs · space pause · + faster · - slower · q quit"
+        ),
+        "{table}"
+    );
+    assert!(
+        !table.contains("space mark") && !table.contains("K kill"),
+        "{table}"
+    );
+}
