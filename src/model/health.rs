@@ -3,7 +3,7 @@
 //! when shown, so that assessing 100,000 records allocates nothing for the
 //! healthy ones.
 
-use super::observation::{ContainerState, Status};
+use super::observation::{ContainerState, Source, Status};
 use super::record::EvalRecord;
 use super::state::State;
 use super::time::{Ts, human_duration};
@@ -35,10 +35,11 @@ pub enum FlagKind {
     StaleRunning,
     Silent,
     TimedOut,
+    Unknown,
 }
 
 impl FlagKind {
-    pub const ALL: [FlagKind; 7] = [
+    pub const ALL: [FlagKind; 8] = [
         FlagKind::LostCompletion,
         FlagKind::Overdue,
         FlagKind::EmptyFailure,
@@ -46,6 +47,7 @@ impl FlagKind {
         FlagKind::StaleRunning,
         FlagKind::Silent,
         FlagKind::TimedOut,
+        FlagKind::Unknown,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +59,7 @@ impl FlagKind {
             FlagKind::StaleRunning => "stale-running",
             FlagKind::Silent => "silent",
             FlagKind::TimedOut => "timed-out",
+            FlagKind::Unknown => "unknown",
         }
     }
 
@@ -78,6 +81,39 @@ pub enum OrphanKind {
     /// was not watching Redis when it ended, so whether a completion was
     /// published is unknown.
     ExitedUnaccounted,
+}
+
+/// Why a source's evidence cannot be trusted right now: it has not been
+/// proven live since `since` (`None`: never read yet), and is connected
+/// again since `until` but has not read everything again yet (`None`: still
+/// down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blind {
+    pub source: Source,
+    pub since: Option<Ts>,
+    pub until: Option<Ts>,
+}
+
+impl Blind {
+    /// "redis blind 22:43:39–22:44:39", "redis blind since 22:43:39",
+    /// "redis not read yet".
+    pub fn describe(&self) -> String {
+        let name = self.source.name();
+        match (self.since, self.until) {
+            (None, _) => format!("{name} not read yet"),
+            (Some(since), None) => format!("{name} blind since {}", hms(since)),
+            (Some(since), Some(until)) => {
+                format!("{name} blind {}–{}", hms(since), hms(until))
+            }
+        }
+    }
+}
+
+/// `HH:MM:SS`: blind windows are read at second resolution.
+fn hms(ts: Ts) -> String {
+    let mut clock = ts.clock();
+    clock.truncate(8);
+    clock
 }
 
 /// A flag with its evidence.
@@ -114,6 +150,13 @@ pub enum Flag {
         runtime_ms: Option<i64>,
         timeout_secs: Option<u32>,
     },
+    /// A flag that rests on something not being seen (`suspected`, with its
+    /// evidence), while the source that would have shown it was blind: it
+    /// is decided once the source is back and has read everything again.
+    Unknown {
+        blind: Blind,
+        suspected: Box<Flag>,
+    },
 }
 
 impl Flag {
@@ -126,6 +169,16 @@ impl Flag {
             Flag::StaleRunning => FlagKind::StaleRunning,
             Flag::Silent { .. } => FlagKind::Silent,
             Flag::TimedOut { .. } => FlagKind::TimedOut,
+            Flag::Unknown { .. } => FlagKind::Unknown,
+        }
+    }
+
+    /// What the table shows: the kind, and for `unknown` the blindness,
+    /// e.g. "unknown: redis blind 22:43:39–22:44:39".
+    pub fn label(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Flag::Unknown { blind, .. } => format!("unknown: {}", blind.describe()).into(),
+            other => other.kind().name().into(),
         }
     }
 
@@ -137,7 +190,8 @@ impl Flag {
                 None => Severity::Info,
             },
             Flag::Orphan { .. } | Flag::StaleRunning | Flag::Silent { .. } => Severity::Warning,
-            Flag::TimedOut { .. } => Severity::Info,
+            // Not an accusation: a question that the source's return answers.
+            Flag::TimedOut { .. } | Flag::Unknown { .. } => Severity::Info,
         }
     }
 
@@ -246,6 +300,18 @@ impl Flag {
                 }
                 text
             }
+            Flag::Unknown { blind, suspected } => {
+                let pending = match blind.until {
+                    Some(_) => "its keys and lists are being read again",
+                    None => "decided once it is back and read again",
+                };
+                format!(
+                    "unknown: {}; would be {}: {}; {pending}",
+                    blind.describe(),
+                    suspected.kind().name(),
+                    suspected.reason()
+                )
+            }
         }
     }
 }
@@ -263,6 +329,12 @@ pub struct HealthContext {
     /// Since when Redis pub/sub has been watched without a gap: a message
     /// published after this would have been seen.
     pub redis_watching_since: Option<Ts>,
+    /// While Redis is not synced: the gapless stretch watched before its
+    /// blindness, as (from, until).
+    pub redis_stretch: Option<(Ts, Ts)>,
+    /// While a source is not synced: since when it is blind.
+    pub redis_blind: Option<Blind>,
+    pub docker_blind: Option<Blind>,
 }
 
 impl HealthContext {
@@ -274,11 +346,44 @@ impl HealthContext {
             docker_synced: state.docker.synced(),
             redis_synced: state.redis.synced(),
             redis_watching_since: state.redis.watching_since(),
+            redis_stretch: state.redis.last_stretch(),
+            redis_blind: blind(Source::Redis, &state.redis),
+            docker_blind: blind(Source::Docker, &state.docker),
         }
     }
 
-    fn watched_redis_at(&self, at: Ts) -> bool {
-        self.redis_watching_since.is_some_and(|since| since <= at)
+    /// Redis was watched without a gap from `from` to `to`: now, or in the
+    /// stretch before its current blindness.
+    fn watched_redis_over(&self, from: Ts, to: Ts) -> bool {
+        match self.redis_watching_since {
+            Some(since) => since <= from,
+            None => self
+                .redis_stretch
+                .is_some_and(|(start, end)| start <= from && to <= end),
+        }
+    }
+}
+
+fn blind(source: Source, health: &super::state::SourceHealth) -> Option<Blind> {
+    if health.synced() {
+        return None;
+    }
+    let window = health.blind_windows.last();
+    Some(Blind {
+        source,
+        since: window.map(|w| w.start),
+        until: window.and_then(|w| w.end),
+    })
+}
+
+/// `flag`, or an `unknown` carrying it while `blind`.
+fn unless_blind(flag: Flag, blind: Option<Blind>) -> Flag {
+    match blind {
+        Some(blind) => Flag::Unknown {
+            blind,
+            suspected: Box::new(flag),
+        },
+        None => flag,
     }
 }
 
@@ -325,21 +430,32 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                 .finished_at
                 .or(docker.started_at)
                 .or(docker.created_at);
-            let watched_end = end_at_least.is_some_and(|at| ctx.watched_redis_at(at));
+            // The completion was owed from the end to the end of the grace:
+            // "none seen" means something only if Redis was watched all
+            // that time, now or before its current blindness.
+            let owed_from = end_at_least.unwrap_or(ended_at).min(ended_at);
+            let owed_until = ended_at.plus_millis(ctx.grace_ms);
+            let watched_end = end_at_least.is_some_and(|at| ctx.watched_redis_over(at, owed_until));
+            let decided = ctx.redis_synced || ctx.watched_redis_over(owed_from, owed_until);
             // A status seen before a blind spell proves nothing once the keys
             // have been read again: the storage worker clears them when it
             // records a completion (PROTOCOL.md, reality 7).
             let expected_completion =
                 keys_hold || watched_end || (redis.status.is_some() && !ctx.redis_synced);
+            let lost = Flag::LostCompletion {
+                ended_at,
+                ended_ago_ms,
+                exit_code: docker.exit_code,
+                removed: state == ContainerState::Removed,
+                held_running,
+            };
             if ended_ago_ms > ctx.grace_ms {
-                if expected_completion {
-                    flags.push(Flag::LostCompletion {
-                        ended_at,
-                        ended_ago_ms,
-                        exit_code: docker.exit_code,
-                        removed: state == ContainerState::Removed,
-                        held_running,
-                    });
+                if !decided {
+                    // Whatever Redis would say (a completion published, the
+                    // keys cleared) fell in its blindness: say what is known.
+                    flags.push(unless_blind(lost, ctx.redis_blind));
+                } else if expected_completion {
+                    flags.push(lost);
                 } else if docker.exists() {
                     flags.push(Flag::Orphan {
                         kind: OrphanKind::ExitedUnaccounted,
@@ -403,14 +519,17 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         });
     }
 
+    // Rests on two absences (the key, the container): each must come from
+    // a read made since its source was last blind.
     if redis.in_running_set
         && redis.running_key.is_none()
-        && ctx.redis_synced
-        && ctx.docker_synced
         && !record.docker.as_ref().is_some_and(|d| d.exists())
         && now.since(record.first_seen) > ctx.grace_ms
     {
-        flags.push(Flag::StaleRunning);
+        flags.push(unless_blind(
+            Flag::StaleRunning,
+            ctx.redis_blind.or(ctx.docker_blind),
+        ));
     }
 
     let live_container = record
@@ -421,24 +540,43 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     let ended_container = record
         .container_state()
         .is_some_and(ContainerState::has_ended);
-    if !terminal
-        && !ended_container
-        && (live_container || redis.status == Some(Status::Running))
-        && let Some(watching) = ctx.redis_watching_since
+    if !terminal && !ended_container && (live_container || redis.status == Some(Status::Running))
     {
-        let last_sign = [
+        let signs = [
             redis.last_log_at,
             redis.first_seen(Status::Running),
             record.docker.as_ref().and_then(|d| d.started_at),
-            Some(watching),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(watching);
-        let quiet_ms = now.since(last_sign);
-        if quiet_ms > ctx.silent_after_ms {
-            flags.push(Flag::Silent { quiet_ms });
+        ];
+        let last_sign = |watched_from: Option<Ts>| {
+            signs
+                .into_iter()
+                .chain([watched_from])
+                .flatten()
+                .max()
+        };
+        if let Some(watching) = ctx.redis_watching_since {
+            let quiet_ms = now.since(last_sign(Some(watching)).unwrap_or(watching));
+            if quiet_ms > ctx.silent_after_ms {
+                flags.push(Flag::Silent { quiet_ms });
+            }
+        } else if let Some(last) = last_sign(ctx.redis_stretch.map(|(from, _)| from)) {
+            // Blind now: silence seen while watching stands; silence that
+            // runs into the blindness is only a suspicion.
+            let watched_quiet = ctx
+                .redis_stretch
+                .map_or(0, |(_, until)| until.since(last));
+            if watched_quiet > ctx.silent_after_ms {
+                flags.push(Flag::Silent {
+                    quiet_ms: watched_quiet,
+                });
+            } else if now.since(last) > ctx.silent_after_ms {
+                flags.push(unless_blind(
+                    Flag::Silent {
+                        quiet_ms: now.since(last),
+                    },
+                    ctx.redis_blind,
+                ));
+            }
         }
     }
 

@@ -40,6 +40,7 @@ impl State {
             } => self.apply_docker_list(containers, requested_at, now),
             Observation::DockerEvent(event) => {
                 self.docker.last_event_at = Some(now);
+                self.docker.live(now);
                 self.apply_docker_event(event, now);
             }
             Observation::DockerInspect(facts) => self.apply_container_facts(&facts, now, now),
@@ -61,14 +62,17 @@ impl State {
                 message,
             } => {
                 self.redis.last_event_at = Some(now);
+                self.redis.live(now);
                 self.apply_status(channel_status, message, now);
             }
             Observation::RedisLog(message) => {
                 self.redis.last_event_at = Some(now);
+                self.redis.live(now);
                 self.apply_log(message, now);
             }
             Observation::RedisStorage(message) => {
                 self.redis.last_event_at = Some(now);
+                self.redis.live(now);
                 self.apply_storage(message, now);
             }
             Observation::RedisKeys(snapshot) => self.apply_redis_keys(snapshot, now),
@@ -85,7 +89,30 @@ impl State {
                 self.source_mut(source).went_up(now, detail)
             }
             Observation::SourceDown { source, reason } => {
-                self.source_mut(source).went_down(now, reason)
+                self.source_mut(source).went_down(now, reason, false)
+            }
+            Observation::SourceUnanswered { source, reason } => {
+                self.source_mut(source).went_down(now, reason, true)
+            }
+            Observation::SourceLive { source, probed_at } => {
+                let health = self.source_mut(source);
+                if health.connected {
+                    health.live(probed_at.min(now));
+                }
+            }
+            Observation::DockerStreamMissed {
+                missed,
+                example,
+                consistent_at,
+            } => {
+                tracing::warn!(missed, %example, "the Docker event stream missed changes");
+                let docker = &mut self.docker;
+                docker.missed_changes += u64::from(missed);
+                // The stream was proven only up to the last list that agreed
+                // with it: the blind window of the restart opens there.
+                if let Some(at) = consistent_at {
+                    docker.last_live_at = Some(docker.last_live_at.map_or(at, |l| l.min(at)));
+                }
             }
         }
     }
@@ -106,7 +133,7 @@ impl State {
         for facts in &containers {
             self.apply_container_facts(facts, requested_at, now);
         }
-        self.docker.last_sync_at = Some(now);
+        self.docker.read_in_full(now);
     }
 
     /// Applies a list entry or an inspect. `taken_at` is when the facts were
@@ -391,7 +418,7 @@ impl State {
                 _ => {}
             }
         }
-        self.redis.last_sync_at = Some(now);
+        self.redis.read_in_full(now);
     }
 }
 

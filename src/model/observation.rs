@@ -435,4 +435,26 @@ pub enum Observation {
         source: Source,
         reason: String,
     },
+    /// A source stopped answering: a liveness probe or a request had no
+    /// answer within its deadline. Down, like `SourceDown`, and shown as
+    /// "not answering".
+    SourceUnanswered {
+        source: Source,
+        reason: String,
+    },
+    /// A liveness probe sent at `probed_at` was answered: the source was
+    /// live then.
+    SourceLive {
+        source: Source,
+        probed_at: Ts,
+    },
+    /// A Docker list showed changes that the event stream never reported:
+    /// the stream is suspect and is started again. It was last shown
+    /// consistent by the list requested at `consistent_at`.
+    DockerStreamMissed {
+        missed: u32,
+        /// One of the changes, e.g. "abc123 exited, no die event".
+        example: String,
+        consistent_at: Option<Ts>,
+    },
 }

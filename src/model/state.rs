@@ -13,8 +13,9 @@ const RECENT_REJECTIONS: usize = 20;
 /// How many blind windows are kept per source.
 const BLIND_WINDOWS_KEPT: usize = 10;
 
-/// A period in which a source was disconnected: what it published then is
-/// lost for good (pub/sub is at-most-once).
+/// A period in which a source was not proven live: what it published then is
+/// lost for good (pub/sub is at-most-once). It starts at the last moment the
+/// source was proven live, not when the loss was noticed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlindWindow {
     pub start: Ts,
@@ -37,6 +38,19 @@ pub struct SourceHealth {
     pub last_sync_at: Option<Ts>,
     pub blind_windows: Vec<BlindWindow>,
     pub disconnects: u32,
+    /// The last moment the source was proven live: a liveness probe
+    /// answered (the time it was sent), a message or event arrived, a full
+    /// read was applied.
+    pub last_live_at: Option<Ts>,
+    /// Down because it stopped answering (a probe or a request had no
+    /// answer in time), rather than refusing or closing the connection.
+    pub not_answering: bool,
+    /// When the latest stretch of gapless watching began; kept after a
+    /// loss, so that evidence from before the loss can still be judged.
+    pub watch_started: Option<Ts>,
+    /// Changes a full list showed that the event stream never reported
+    /// (Docker only): each such finding restarts the stream.
+    pub missed_changes: u64,
 }
 
 impl SourceHealth {
@@ -54,13 +68,41 @@ impl SourceHealth {
         self.watching_since().is_some()
     }
 
+    /// The watched stretch before the current blindness, as (from, until),
+    /// while the source is not synced.
+    pub fn last_stretch(&self) -> Option<(Ts, Ts)> {
+        if self.synced() {
+            return None;
+        }
+        let until = self.blind_windows.last()?.start;
+        self.watch_started
+            .filter(|from| *from <= until)
+            .map(|from| (from, until))
+    }
+
+    /// The source was proven live at `at`.
+    pub(crate) fn live(&mut self, at: Ts) {
+        self.last_live_at = self.last_live_at.max(Some(at));
+    }
+
+    /// A full read (list or key scan) was applied at `now`.
+    pub(crate) fn read_in_full(&mut self, now: Ts) {
+        self.last_sync_at = Some(now);
+        self.live(now);
+        if self.connected {
+            self.watch_started = self.connected_since;
+        }
+    }
+
     pub(crate) fn went_up(&mut self, now: Ts, detail: String) {
         if !self.connected {
             self.connected = true;
             self.connected_since = Some(now);
         }
+        self.live(now);
         self.detail = detail;
         self.last_error = None;
+        self.not_answering = false;
         if let Some(window) = self.blind_windows.last_mut()
             && window.end.is_none()
         {
@@ -68,14 +110,21 @@ impl SourceHealth {
         }
     }
 
-    pub(crate) fn went_down(&mut self, now: Ts, reason: String) {
+    /// Lost at `now` (noticed then); `not_answering` when it went silent
+    /// rather than refusing or closing.
+    pub(crate) fn went_down(&mut self, now: Ts, reason: String, not_answering: bool) {
         if self.connected || self.blind_windows.last().is_none_or(|w| w.end.is_some()) {
+            // What it sent after its last proof of life may be lost too.
+            let start = match self.last_live_at {
+                Some(live) if self.connected => live.min(now),
+                _ => now,
+            };
             self.disconnects += u32::from(self.connected);
             if self.blind_windows.len() >= BLIND_WINDOWS_KEPT {
                 self.blind_windows.remove(0);
             }
             self.blind_windows.push(BlindWindow {
-                start: now,
+                start,
                 end: None,
                 reason: reason.clone(),
             });
@@ -83,6 +132,7 @@ impl SourceHealth {
         self.connected = false;
         self.connected_since = None;
         self.last_error = Some(reason);
+        self.not_answering = not_answering;
     }
 }
 

@@ -231,6 +231,7 @@ fn short_name(quick: QuickView) -> &'static str {
             FlagKind::StaleRunning => "stale",
             FlagKind::Silent => "silent",
             FlagKind::TimedOut => "t/o",
+            FlagKind::Unknown => "unk",
         },
     }
 }

@@ -246,7 +246,7 @@ fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: T
             None => dash(),
         },
         Column::Flags => {
-            let names: Vec<&str> = row.flags.iter().map(|f| f.kind().name()).collect();
+            let names: Vec<_> = row.flags.iter().map(Flag::label).collect();
             plain(Cow::Owned(names.join(", ")))
         }
     }

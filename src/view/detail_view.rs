@@ -264,6 +264,11 @@ pub fn advice(flag: &Flag) -> &'static str {
             "It ran to its time limit and was stopped, as code that does not finish is. Nothing \
              to do."
         }
+        Flag::Unknown { .. } => {
+            "What would prove this fell while a source was blind (disconnected, not answering, \
+             or not read again yet). evaltop decides as soon as the source is back and read \
+             in full; act on it only if the source stays away."
+        }
     }
 }
 
@@ -332,6 +337,8 @@ pub fn evidence(flag: &Flag, record: &EvalRecord, now: Ts) -> Vec<String> {
                 out.push("Docker says it was OOM-killed".to_string());
             }
         }
+        // The evidence of the suspicion is kept, as it would be shown.
+        Flag::Unknown { suspected, .. } => out = evidence(suspected, record, now),
     }
     out
 }

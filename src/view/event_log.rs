@@ -59,6 +59,11 @@ impl EventLog {
     /// Summarises `observation`, received at `at`. Call it before
     /// `State::apply`, which takes the observation.
     pub fn push(&mut self, at: Ts, observation: &Observation) {
+        // A liveness probe answers every second: the header shows it, the
+        // log would drown in it.
+        if matches!(observation, Observation::SourceLive { .. }) {
+            return;
+        }
         let (source, eval_id, what, tone) = summarise(observation);
         let eval_id = eval_id.filter(|id| !id.is_empty()).map(|id| {
             if id.chars().any(char::is_control) {
@@ -273,6 +278,22 @@ fn summarise(observation: &Observation) -> Summary<'_> {
         Observation::SourceDown { source, reason } => {
             let what = format!("{} down: {reason}", source.name());
             (*source, None, what, alarm)
+        }
+        Observation::SourceUnanswered { source, reason } => {
+            let what = format!("{} not answering: {reason}", source.name());
+            (*source, None, what, alarm)
+        }
+        Observation::SourceLive { source, probed_at } => {
+            let what = format!("{} answered a probe sent at {}", source.name(), probed_at.clock());
+            (*source, None, what, None)
+        }
+        Observation::DockerStreamMissed {
+            missed, example, ..
+        } => {
+            let what = format!(
+                "docker event stream missed {missed} changes (e.g. {example}): restarting it"
+            );
+            (Source::Docker, None, what, alarm)
         }
     }
 }

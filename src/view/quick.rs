@@ -6,7 +6,9 @@ use crate::model::{Flag, FlagKind};
 use super::Counts;
 
 /// What the number keys select: 1 all, 2 flagged, then one per flag kind in
-/// `FlagKind::ALL` order (3 lost-completion ... 9 timed-out).
+/// `FlagKind::ALL` order (3 lost-completion ... 9 timed-out). `unknown`, the
+/// last kind, has no number key (the typed filter `flag:unknown` finds it):
+/// there are nine keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum QuickView {
     #[default]
@@ -17,7 +19,7 @@ pub enum QuickView {
 
 impl QuickView {
     /// Every quick view, in the order of their number keys.
-    pub const ALL: [QuickView; 2 + FlagKind::ALL.len()] = [
+    pub const ALL: [QuickView; 9] = [
         QuickView::All,
         QuickView::Flagged,
         QuickView::Flag(FlagKind::ALL[0]),

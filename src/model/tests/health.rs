@@ -229,11 +229,11 @@ fn silence() {
             reasons: &["1m31s"],
         },
         FlagCase {
-            name: "not while Redis is not watched",
+            name: "unknown while Redis is not watched",
             steps: then(running("600"), steps![t(50) => down(Source::Redis)]),
             now: t(200),
-            want: vec![],
-            reasons: &[],
+            want: vec![K::Unknown],
+            reasons: &["would be silent", "3m19s"],
         },
         FlagCase {
             name: "counted from when watching began again",

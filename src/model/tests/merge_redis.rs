@@ -2,7 +2,7 @@
 //! confirmations, key scans, rejections and the sources' connections.
 
 use super::support::*;
-use crate::model::{Happening, Source, State, Status};
+use crate::model::{Happening, Observation, Source, State, Status};
 
 fn status_notes(applied: bool) -> fn(&crate::model::EvalRecord) -> usize {
     if applied {
@@ -416,11 +416,23 @@ fn source_connections_record_blind_windows() {
     assert_eq!(state.redis.watching_since(), Some(t(2)));
     assert!(!state.docker.synced(), "Docker is tracked apart");
 
+    // A probe sent at 8.5 s was answered at 9 s: proven live at 8.5 s, so
+    // a loss noticed at 10 s opens the window there.
+    state.apply(
+        Observation::SourceLive {
+            source: Source::Redis,
+            probed_at: tm(8_500),
+        },
+        t(9),
+    );
+    assert_eq!(state.redis.last_live_at, Some(tm(8_500)));
     state.apply(down(Source::Redis), t(10));
     state.apply(down(Source::Redis), t(11)); // retries fail: one window
     assert_eq!(state.redis.disconnects, 1);
     assert_eq!(state.redis.blind_windows.len(), 2);
-    assert_eq!(state.redis.blind_windows[1].start, t(10));
+    assert_eq!(state.redis.blind_windows[1].start, tm(8_500));
+    assert!(!state.redis.not_answering, "refused, not silent");
+    assert_eq!(state.redis.last_stretch(), Some((t(2), tm(8_500))));
     assert_eq!(state.redis.blind_windows[1].end, None);
     assert!(!state.redis.synced());
     assert_eq!(state.redis.last_error.as_deref(), Some("connection reset"));
@@ -445,7 +457,8 @@ fn blind_windows_are_bounded() {
     }
     assert_eq!(state.docker.disconnects, 15);
     assert_eq!(state.docker.blind_windows.len(), 10);
-    assert_eq!(state.docker.blind_windows[0].start, t(11));
+    // Each window opens at the last proof of life: the connection itself.
+    assert_eq!(state.docker.blind_windows[0].start, t(10));
 }
 
 #[test]

@@ -21,6 +21,9 @@ fn ctx() -> HealthContext {
         docker_synced: true,
         redis_synced: true,
         redis_watching_since: Some(ago(3600)),
+        redis_stretch: None,
+        redis_blind: None,
+        docker_blind: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! hidden counts, quick views with their counts, every sort order and its
 //! reverse, and the filter bar's editing.
 
-use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
+use crate::model::{ContainerState, DockerSide, FlagKind};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
@@ -31,7 +31,7 @@ fn running(executor: &str, secs: i64, state: ContainerState) -> EvalRecord {
 /// Six evaluations, one per kind of row; the comments give each one's
 /// flag, executor, age, exit code and container.
 fn state() -> State {
-    let mut st = State::new(Settings::default());
+    let mut st = super::watched_state();
     let mut add = |id: &str, record: EvalRecord| {
         st.evals.insert(EvalId::from(id), record);
     };
@@ -488,7 +488,7 @@ fn the_cursor_moves_and_deletes_by_character_and_word() {
 
 #[test]
 fn a_hundred_thousand_records_filter_and_sort() {
-    let mut st = State::new(Settings::default());
+    let mut st = super::watched_state();
     for i in 0..100_000_i64 {
         let mut record = running(
             &format!("executor-{}", i % 4),

@@ -1,7 +1,7 @@
 //! Ordering, counts, selection and scrolling of the table's view model,
 //! on records built field by field (the merge rules have their own tests).
 
-use crate::model::{ContainerState, DockerSide, FlagKind, Settings};
+use crate::model::{ContainerState, DockerSide, FlagKind};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
@@ -61,7 +61,7 @@ fn quiet_failure(started: i64) -> EvalRecord {
 }
 
 fn state<S: AsRef<str>>(records: impl IntoIterator<Item = (S, EvalRecord)>) -> State {
-    let mut state = State::new(Settings::default());
+    let mut state = super::watched_state();
     for (id, record) in records {
         state.evals.insert(EvalId::from(id.as_ref()), record);
     }
@@ -246,7 +246,7 @@ fn selection_follows_the_id_when_rows_reorder_and_survives_its_loss() {
 
 #[test]
 fn a_hundred_thousand_records_refresh_in_order() {
-    let mut st = State::new(Settings::default());
+    let mut st = super::watched_state();
     for i in 0..100_000_i64 {
         let r = if i % 1000 == 0 {
             lost(i % 500 + 40)
