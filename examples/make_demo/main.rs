@@ -164,6 +164,7 @@ async fn make(args: &Args, cleanup: &mut Cleanup) -> Result<()> {
                 host: None,
                 executors,
                 resync,
+                liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
             },
             sink.clone(),
@@ -172,6 +173,7 @@ async fn make(args: &Args, cleanup: &mut Cleanup) -> Result<()> {
             redis_source::RedisConfig {
                 url: redis_url.clone(),
                 resync,
+                liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
             },
             sink,

@@ -33,11 +33,13 @@ impl Sources {
             host: args.docker.clone(),
             executors: args.executors.clone(),
             resync: options.resync,
+            liveness: args.liveness,
             names: names.clone(),
         };
         let redis_config = redis::RedisConfig {
             url: args.redis.clone(),
             resync: options.resync,
+            liveness: args.liveness,
             names: names.clone(),
         };
         let tasks = vec![

@@ -540,20 +540,14 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     let ended_container = record
         .container_state()
         .is_some_and(ContainerState::has_ended);
-    if !terminal && !ended_container && (live_container || redis.status == Some(Status::Running))
-    {
+    if !terminal && !ended_container && (live_container || redis.status == Some(Status::Running)) {
         let signs = [
             redis.last_log_at,
             redis.first_seen(Status::Running),
             record.docker.as_ref().and_then(|d| d.started_at),
         ];
-        let last_sign = |watched_from: Option<Ts>| {
-            signs
-                .into_iter()
-                .chain([watched_from])
-                .flatten()
-                .max()
-        };
+        let last_sign =
+            |watched_from: Option<Ts>| signs.into_iter().chain([watched_from]).flatten().max();
         if let Some(watching) = ctx.redis_watching_since {
             let quiet_ms = now.since(last_sign(Some(watching)).unwrap_or(watching));
             if quiet_ms > ctx.silent_after_ms {
@@ -562,9 +556,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         } else if let Some(last) = last_sign(ctx.redis_stretch.map(|(from, _)| from)) {
             // Blind now: silence seen while watching stands; silence that
             // runs into the blindness is only a suspicion.
-            let watched_quiet = ctx
-                .redis_stretch
-                .map_or(0, |(_, until)| until.since(last));
+            let watched_quiet = ctx.redis_stretch.map_or(0, |(_, until)| until.since(last));
             if watched_quiet > ctx.silent_after_ms {
                 flags.push(Flag::Silent {
                     quiet_ms: watched_quiet,

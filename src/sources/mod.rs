@@ -4,6 +4,7 @@
 //! and `effects` talk to bollard and redis.
 
 pub mod docker;
+pub mod liveness;
 pub mod redis;
 
 use tokio::sync::mpsc;

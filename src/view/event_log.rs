@@ -284,7 +284,11 @@ fn summarise(observation: &Observation) -> Summary<'_> {
             (*source, None, what, alarm)
         }
         Observation::SourceLive { source, probed_at } => {
-            let what = format!("{} answered a probe sent at {}", source.name(), probed_at.clock());
+            let what = format!(
+                "{} answered a probe sent at {}",
+                source.name(),
+                probed_at.clock()
+            );
             (*source, None, what, None)
         }
         Observation::DockerStreamMissed {

@@ -36,6 +36,7 @@ impl Watch {
             host: host.map(str::to_string),
             executors: executors.iter().map(|e| e.to_string()).collect(),
             resync: Duration::from_secs(1),
+            liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
             names: Names::default(),
         };
         let (tx, rx) = mpsc::channel(4096);
@@ -553,6 +554,7 @@ async fn the_source_returns_when_its_sink_closes() {
             host: host.map(str::to_string),
             executors: vec![unique_executor()],
             resync: Duration::from_secs(1),
+            liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
             names: Names::default(),
         };
         let (tx, mut rx) = mpsc::channel(16);

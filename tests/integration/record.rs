@@ -63,6 +63,7 @@ fn start_sources(
                 host: None,
                 executors: vec![executor.to_string()],
                 resync,
+                liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
             },
             sink.clone(),
@@ -71,6 +72,7 @@ fn start_sources(
             redis_source::RedisConfig {
                 url: redis_url.to_string(),
                 resync,
+                liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
             },
             sink,

@@ -9,7 +9,7 @@ use evaltop::names::Names;
 use evaltop::sources::redis::read_keys;
 
 use crate::support::redis::{
-    RedisServer, Watch, closed_port, down_reason, eval_id, is_down, is_keys, is_up,
+    RedisServer, Watch, closed_port, down_reason, eval_id, is_down, is_keys, is_unanswered, is_up,
 };
 
 /// A resync long enough that no test sees one: a snapshot then proves a
@@ -473,7 +473,7 @@ async fn a_server_that_stops_answering_is_noticed_without_any_error() {
 
     // The connection stays open and says nothing: only a probe tells.
     server.freeze();
-    let reason = down_reason(watch.expect("SourceDown", is_down).await);
+    let reason = down_reason(watch.expect("SourceUnanswered", is_unanswered).await);
     server.thaw();
     assert!(reason.contains("did not answer"), "{reason}");
     watch.synced().await;

@@ -180,7 +180,10 @@ fn lost_completions() {
             ),
             now: t(60),
             want: vec![K::Unknown],
-            reasons: &["unknown: redis blind since 00:55:17", "would be lost-completion"],
+            reasons: &[
+                "unknown: redis blind since 00:55:17",
+                "would be lost-completion",
+            ],
         },
     ]);
 }

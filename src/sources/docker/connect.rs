@@ -14,7 +14,7 @@ const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";
 const REQUEST_TIMEOUT_SECS: u64 = 60;
 /// An engine that does not answer the handshake this fast is down for our
 /// purposes: better to say so and retry than to hang silently.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The address evaltop will use for `host`, with its scheme: the flag,
 /// else `DOCKER_HOST`, else the local socket.
@@ -48,10 +48,10 @@ pub async fn connect(host: Option<&str>) -> Result<Docker, DockerError> {
         detail,
     };
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, client.negotiate_version()).await {
-        Err(_) => Err(unreachable(format!(
-            "no answer within {}s",
-            HANDSHAKE_TIMEOUT.as_secs()
-        ))),
+        Err(_) => Err(DockerError::NoAnswer {
+            what: format!("the handshake at {address}"),
+            after: HANDSHAKE_TIMEOUT,
+        }),
         Ok(Err(err)) => Err(unreachable(error_chain(&err))),
         Ok(Ok(docker)) => Ok(docker),
     }

@@ -8,6 +8,7 @@ mod connect;
 pub(crate) mod facts;
 mod logs;
 mod session;
+mod stream_check;
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub struct DockerConfig {
     /// How often to relist while the event stream runs: a half-dead stream
     /// produces no error, only silence.
     pub resync: Duration,
+    /// How often the engine is pinged (`/_ping`, each ping may take twice
+    /// this): a frozen engine or proxy is noticed within three periods.
+    pub liveness: Duration,
     pub names: Names,
 }
 
@@ -64,6 +68,14 @@ pub enum DockerError {
     /// dropped.
     #[error("the Docker event stream ended")]
     StreamEnded,
+    /// No answer within the deadline: a frozen engine or proxy.
+    #[error("Docker did not answer {what} within {}s", .after.as_secs_f64())]
+    NoAnswer { what: String, after: Duration },
+    /// A list showed changes that the event stream never reported.
+    #[error(
+        "the event stream missed {missed} changes that the list shows (e.g. {example}): starting it again"
+    )]
+    StreamMissed { missed: u32, example: String },
 }
 
 impl DockerError {
@@ -135,8 +147,13 @@ async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
             Ok(docker) => docker,
             Err(err) => {
                 tracing::warn!(error = %err, "Docker connection failed");
-                if !send_down(&sink, err.to_string()).await {
+                let unanswered = matches!(err, DockerError::NoAnswer { .. });
+                if !send_down(&sink, err.to_string(), unanswered).await {
                     return;
+                }
+                // An attempt that waited for an answer has waited already.
+                if unanswered {
+                    backoff.reset();
                 }
                 tokio::time::sleep(backoff.next_delay()).await;
                 continue;
@@ -156,9 +173,18 @@ async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
             session::End::SinkClosed => return,
             session::End::Lost(err) => {
                 tracing::warn!(error = %err, "lost Docker");
-                if !send_down(&sink, format!("lost Docker at {address}: {err}")).await {
+                let reason = format!("lost Docker at {address}: {err}");
+                if !send_down(&sink, reason, false).await {
                     return;
                 }
+            }
+            session::End::Unanswered(err) => {
+                tracing::warn!(error = %err, "Docker is not answering");
+                let reason = format!("Docker at {address} is not answering: {err}");
+                if !send_down(&sink, reason, true).await {
+                    return;
+                }
+                backoff.reset();
             }
         }
         if started.elapsed() >= HEALTHY_SESSION {
@@ -171,7 +197,13 @@ async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
 /// "engine 20.10.24, API 1.41", or what is known of it.
 async fn describe_engine(docker: &bollard::Docker) -> String {
     let api = docker.client_version();
-    match docker.version().await {
+    // The handshake just worked; an engine that freezes right now is the
+    // session's to find out, not a reason to wait here.
+    let Ok(version) = tokio::time::timeout(connect::HANDSHAKE_TIMEOUT, docker.version()).await
+    else {
+        return format!("API {api}");
+    };
+    match version {
         Ok(version) => format!(
             "engine {}, API {api}",
             crate::sanitize::clean_line(version.version.as_deref().unwrap_or("?"))
@@ -185,15 +217,15 @@ async fn describe_engine(docker: &bollard::Docker) -> String {
     }
 }
 
-async fn send_down(sink: &Sink, reason: String) -> bool {
-    send(
-        sink,
-        Observation::SourceDown {
-            source: Source::Docker,
-            reason,
-        },
-    )
-    .await
+/// `SourceUnanswered` when the engine went silent, else `SourceDown`.
+async fn send_down(sink: &Sink, reason: String, unanswered: bool) -> bool {
+    let source = Source::Docker;
+    let observation = if unanswered {
+        Observation::SourceUnanswered { source, reason }
+    } else {
+        Observation::SourceDown { source, reason }
+    };
+    send(sink, observation).await
 }
 
 /// Sends one observation; false when the app has gone.

@@ -10,16 +10,18 @@ use bollard::Docker;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tracing::Instrument;
 
 use super::facts::{self, Scope};
+use super::stream_check::{Missed, StreamCheck};
 use super::{DockerConfig, DockerError, capture_logs, send};
 use crate::model::{
-    ContainerAction, ContainerFacts, ContainerState, Observation, Ts, short_container_id,
+    ContainerAction, ContainerFacts, ContainerState, Observation, Source, Ts, short_container_id,
 };
 use crate::names::Names;
 use crate::sources::Sink;
+use crate::sources::liveness::{self, Liveness, Verdict};
 
 /// Captures started by the list of what ended while nobody watched: at a
 /// crash-only start there may be hundreds, and the engine also serves the
@@ -39,6 +41,8 @@ const LOCAL_CLOCK_MARGIN_MS: i64 = 30_000;
 pub(crate) enum End {
     SinkClosed,
     Lost(DockerError),
+    /// The engine stopped answering (a ping or a request past its deadline).
+    Unanswered(DockerError),
 }
 
 /// What the source remembers across sessions.
@@ -93,6 +97,10 @@ struct Session<'a> {
     scope: Scope,
     sink: &'a Sink,
     memory: &'a mut Memory,
+    liveness: Liveness<bollard::errors::Error>,
+    check: StreamCheck,
+    /// How long the stream may lag behind a list before it is suspect.
+    settle: std::time::Duration,
 }
 
 /// Checkpoint, list, then stream and relist until something fails.
@@ -108,12 +116,16 @@ pub(crate) async fn run_session(
         scope: Scope::new(&config.executors),
         sink,
         memory,
+        liveness: pings(docker, config.liveness),
+        check: StreamCheck::default(),
+        settle: 2 * liveness::deadline(config.liveness),
     };
     // The checkpoint comes before the list, so that whatever changes
     // between the list and the stream's start is replayed by the stream.
-    let checkpoint = match checkpoint(docker).await {
-        Ok(nanos) => nanos,
-        Err(err) => return End::Lost(err),
+    let checkpoint = match session.probing(checkpoint(docker)).await {
+        Ok(Ok(nanos)) => nanos,
+        Ok(Err(err)) => return End::Lost(err),
+        Err(end) => return end,
     };
     if let Err(end) = session.relist().await {
         return end;
@@ -133,6 +145,7 @@ pub(crate) async fn run_session(
     resync.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tracing::debug!(since = %facts::since_arg(since), "streaming Docker events");
     loop {
+        let stream_due = session.check.due();
         tokio::select! {
             () = sink.closed() => return End::SinkClosed,
             next = events.next() => match next {
@@ -149,8 +162,27 @@ pub(crate) async fn run_session(
                     return end;
                 }
             }
+            verdict = session.liveness.next() => {
+                if let Err(end) = session.on_verdict(verdict).await {
+                    return end;
+                }
+            }
+            () = sleep_until(stream_due.unwrap_or_else(Instant::now)), if stream_due.is_some() => {
+                if let Some(missed) = session.check.missed(Instant::now()) {
+                    return session.stream_missed(missed).await;
+                }
+            }
         }
     }
+}
+
+/// `/_ping` on the liveness clock.
+fn pings(docker: &Docker, period: std::time::Duration) -> Liveness<bollard::errors::Error> {
+    let docker = docker.clone();
+    Liveness::new(period, move || {
+        let docker = docker.clone();
+        async move { docker.ping().await.map(drop) }
+    })
 }
 
 /// The daemon's clock, in nanoseconds: events carry its times, so the
@@ -184,6 +216,61 @@ async fn checkpoint(docker: &Docker) -> Result<i64, DockerError> {
 }
 
 impl Session<'_> {
+    /// Awaits `future` while the engine is pinged, so that a frozen engine
+    /// is noticed even while a request to it hangs.
+    async fn probing<T>(&mut self, future: impl Future<Output = T>) -> Result<T, End> {
+        tokio::pin!(future);
+        loop {
+            tokio::select! {
+                out = &mut future => return Ok(out),
+                verdict = self.liveness.next() => self.on_verdict(verdict).await?,
+            }
+        }
+    }
+
+    async fn on_verdict(&mut self, verdict: Verdict<bollard::errors::Error>) -> Result<(), End> {
+        match verdict {
+            Verdict::Live(probed_at) => {
+                let live = Observation::SourceLive {
+                    source: Source::Docker,
+                    probed_at,
+                };
+                if send(self.sink, live).await {
+                    Ok(())
+                } else {
+                    Err(End::SinkClosed)
+                }
+            }
+            Verdict::NoAnswer(after) => Err(End::Unanswered(DockerError::NoAnswer {
+                what: "/_ping".to_string(),
+                after,
+            })),
+            Verdict::Failed(err) => {
+                Err(End::Lost(DockerError::from_bollard("ping the engine", err)))
+            }
+        }
+    }
+
+    /// The stream fell behind the lists: say so, then end the session so
+    /// that the stream starts again from its checkpoint, after a new list.
+    async fn stream_missed(&mut self, missed: Missed) -> End {
+        tracing::warn!(missed = missed.missed, example = %missed.example, "Docker event stream missed changes");
+        let error = DockerError::StreamMissed {
+            missed: missed.missed,
+            example: missed.example.clone(),
+        };
+        let observation = Observation::DockerStreamMissed {
+            missed: missed.missed,
+            example: missed.example,
+            consistent_at: missed.consistent_at,
+        };
+        if send(self.sink, observation).await {
+            End::Lost(error)
+        } else {
+            End::SinkClosed
+        }
+    }
+
     /// Lists every evaluation container, sends the list, then starts the
     /// reads of ended containers not read yet: a crash-only start must find
     /// the evidence that no event will bring again.
@@ -197,16 +284,24 @@ impl Session<'_> {
             .filters(&filters)
             .build();
         let requested_at = Ts::now();
+        let docker = self.docker;
         let summaries = self
-            .docker
-            .list_containers(Some(options))
-            .await
+            .probing(docker.list_containers(Some(options)))
+            .await?
             .map_err(|e| End::Lost(DockerError::from_bollard("list containers", e)))?;
         let containers: Vec<ContainerFacts> = summaries
             .iter()
             .filter_map(|s| facts::from_summary(self.names, s))
             .filter(|f| self.scope.accepts(f.executor.as_deref()))
             .collect();
+        self.check.on_list(
+            containers
+                .iter()
+                .map(|c| (c.container_id.as_str(), c.state)),
+            requested_at,
+            Instant::now(),
+            self.settle,
+        );
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
         self.memory
             .captured
@@ -251,6 +346,8 @@ impl Session<'_> {
         let Some(event) = facts::from_event(self.names, &self.scope, message) else {
             return true;
         };
+        self.check
+            .on_event(&event.container_id, event.action, Ts::now());
         let (container_id, eval_id) = (event.container_id.clone(), event.eval_id.clone());
         tracing::debug!(%eval_id, container_id = short_container_id(&container_id), action = event.action.name(), "Docker event");
         // Started before the event is sent: the executor may remove the

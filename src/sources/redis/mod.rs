@@ -21,6 +21,9 @@ pub struct RedisConfig {
     pub url: String,
     /// How often the keys are read again, whatever pub/sub says.
     pub resync: Duration,
+    /// How often both connections are probed with PING (each probe may
+    /// take twice this): a frozen server is noticed within three periods.
+    pub liveness: Duration,
     pub names: Names,
 }
 
@@ -72,6 +75,22 @@ pub enum RedisError {
         #[source]
         source: Box<RedisError>,
     },
+}
+
+impl RedisError {
+    /// The server did not answer in time (rather than refusing or closing).
+    pub fn is_no_answer(&self) -> bool {
+        match self {
+            RedisError::Timeout { .. } => true,
+            RedisError::Connect { source, .. }
+            | RedisError::Read { source, .. }
+            | RedisError::Subscribe { source, .. } => source.is_timeout(),
+            RedisError::At { source, .. } => source.is_no_answer(),
+            RedisError::InvalidUrl { .. }
+            | RedisError::StreamClosed { .. }
+            | RedisError::Protocol(_) => false,
+        }
+    }
 }
 
 /// A redis error in an operator's words: the usual network failures named
@@ -168,7 +187,9 @@ pub async fn run(config: RedisConfig, sink: Sink) {
         if send(&sink, down(&error)).await.is_err() {
             return;
         }
-        if up_for.is_some_and(|up| up >= STABLE_AFTER) {
+        // An attempt that waited for an answer has already waited: only
+        // refusals and drops need the growing delay.
+        if up_for.is_some_and(|up| up >= STABLE_AFTER) || error.is_no_answer() {
             backoff.reset();
         }
         let delay = backoff.next_delay();
@@ -181,9 +202,17 @@ pub async fn run(config: RedisConfig, sink: Sink) {
 }
 
 fn down(error: &RedisError) -> Observation {
-    Observation::SourceDown {
-        source: Source::Redis,
-        reason: error.to_string(),
+    let reason = error.to_string();
+    if error.is_no_answer() {
+        Observation::SourceUnanswered {
+            source: Source::Redis,
+            reason,
+        }
+    } else {
+        Observation::SourceDown {
+            source: Source::Redis,
+            reason,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! falls between the two), then stream messages and re-read the keys on a
 //! timer until the connection is lost.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -11,10 +12,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::keys::{glob_escape, read_keys};
 use super::{RedisConfig, RedisError, send};
-use crate::model::{Observation, Source};
+use crate::model::{Observation, RedisSnapshot, Rejection, Source};
 use crate::names::Names;
 use crate::protocol;
 use crate::sources::Sink;
+use crate::sources::liveness::{Liveness, Verdict};
 
 /// How long to wait for a connection, a subscription, or a PING.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -23,6 +25,33 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 /// A resync shorter than this would keep Redis busy re-reading keys.
 const MIN_RESYNC: Duration = Duration::from_millis(100);
+
+type KeyReadResult = (RedisSnapshot, Vec<Rejection>);
+type KeyRead = Pin<Box<dyn Future<Output = Result<KeyReadResult, RedisError>> + Send>>;
+
+/// PING on both connections: a subscriber whose connection died silently
+/// (no FIN, a stuck proxy, a frozen server) sees no error and no message,
+/// and a key connection may hang the same way.
+fn probes(
+    period: Duration,
+    pubsub: &PubSubSink,
+    conn: &MultiplexedConnection,
+) -> Liveness<redis::RedisError> {
+    let (pubsub, conn) = (pubsub.clone(), conn.clone());
+    Liveness::new(period, move || {
+        let (mut pubsub, mut conn) = (pubsub.clone(), conn.clone());
+        async move {
+            let ping = redis::cmd("PING");
+            let (on_pubsub, on_keys) = tokio::join!(
+                pubsub.ping::<redis::Value>(),
+                ping.query_async::<redis::Value>(&mut conn)
+            );
+            on_pubsub?;
+            on_keys?;
+            Ok(())
+        }
+    })
+}
 
 /// How a session ended.
 pub(super) enum End {
@@ -54,9 +83,11 @@ impl Session<'_> {
     }
 
     async fn watch(&self, up_since: &mut Option<Instant>) -> Step<std::convert::Infallible> {
-        let (mut pubsub, mut messages) = self.subscribe().await?;
-        let mut conn = self.key_connection().await?;
-        let version = server_version(&mut conn).await;
+        let (pubsub, mut messages) = self.subscribe().await?;
+        let conn = self.key_connection().await?;
+        let version = self
+            .within("INFO server", server_version(&mut conn.clone()))
+            .await?;
         self.emit(Observation::SourceUp {
             source: Source::Redis,
             detail: match version {
@@ -67,21 +98,38 @@ impl Session<'_> {
         .await?;
         *up_since = Some(Instant::now());
         tracing::info!(url = self.url, "redis source subscribed");
-        self.resync(&mut conn).await?;
 
+        let mut liveness = probes(self.config.liveness, &pubsub, &conn);
         let period = self.config.resync.max(MIN_RESYNC);
         let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
         // After a slow read, do not fire a burst of catch-up reads.
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The keys are read beside the stream and the probes, so that a
+        // long read neither holds up messages nor hides a frozen server.
+        let mut reading = Some(self.read(&conn));
         loop {
             tokio::select! {
                 message = messages.next() => match message {
                     Some(message) => self.forward(&message).await?,
                     None => return Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
                 },
-                _ = ticker.tick() => {
-                    self.check_alive(&mut pubsub).await?;
-                    self.resync(&mut conn).await?;
+                verdict = liveness.next() => match verdict {
+                    Verdict::Live(probed_at) => {
+                        self.emit(Observation::SourceLive { source: Source::Redis, probed_at }).await?;
+                    }
+                    Verdict::NoAnswer(after) => {
+                        return Err(self.failed(RedisError::Timeout {
+                            url: self.url.to_string(),
+                            what: "PING on the pub/sub and key connections",
+                            after,
+                        }));
+                    }
+                    Verdict::Failed(source) => return Err(self.connect_error(source)),
+                },
+                _ = ticker.tick(), if reading.is_none() => reading = Some(self.read(&conn)),
+                read = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
+                    reading = None;
+                    self.resynced(read).await?;
                 }
                 () = self.sink.closed() => return Err(End::SinkClosed),
             }
@@ -120,27 +168,21 @@ impl Session<'_> {
             .map_err(|source| self.connect_error(source))
     }
 
-    /// A subscriber whose connection died silently (no FIN, a stuck proxy)
-    /// sees no error and no message: a PING on the same connection tells.
-    async fn check_alive(&self, pubsub: &mut PubSubSink) -> Step<()> {
-        self.within(
-            "PING on the pub/sub connection",
-            pubsub.ping::<redis::Value>(),
-        )
-        .await?
-        .map(drop)
-        .map_err(|source| self.connect_error(source))
+    /// One full read of the keys, on its own handle of the key connection.
+    fn read(&self, conn: &MultiplexedConnection) -> KeyRead {
+        let mut conn = conn.clone();
+        let names = self.config.names.clone();
+        Box::pin(async move { read_keys(&mut conn, &names).await })
     }
 
-    /// Reads every key and sends the snapshot, then its rejections.
-    async fn resync(&self, conn: &mut MultiplexedConnection) -> Step<()> {
-        let (snapshot, rejections) =
-            read_keys(conn, &self.config.names).await.map_err(|error| {
-                self.failed(RedisError::At {
-                    url: self.url.to_string(),
-                    source: Box::new(error),
-                })
-            })?;
+    /// Sends a finished read's snapshot, then its rejections.
+    async fn resynced(&self, read: Result<KeyReadResult, RedisError>) -> Step<()> {
+        let (snapshot, rejections) = read.map_err(|error| {
+            self.failed(RedisError::At {
+                url: self.url.to_string(),
+                source: Box::new(error),
+            })
+        })?;
         tracing::debug!(
             running_set = snapshot.running_set.len(),
             running_keys = snapshot.running_keys.len(),

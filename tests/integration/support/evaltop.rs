@@ -35,6 +35,7 @@ impl Evaltop {
                     host: None,
                     executors: Vec::new(),
                     resync,
+                    liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                     names: names.clone(),
                 },
                 sink.clone(),
@@ -43,6 +44,7 @@ impl Evaltop {
                 redis::RedisConfig {
                     url: redis_url.to_string(),
                     resync,
+                    liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                     names,
                 },
                 sink,

@@ -287,6 +287,7 @@ impl Watch {
         let config = RedisConfig {
             url,
             resync,
+            liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
             names: Names::default(),
         };
         Watch {
@@ -365,14 +366,26 @@ pub fn is_down(observation: &Observation) -> bool {
     )
 }
 
+pub fn is_unanswered(observation: &Observation) -> bool {
+    matches!(
+        observation,
+        Observation::SourceUnanswered {
+            source: Source::Redis,
+            ..
+        }
+    )
+}
+
 pub fn is_keys(observation: &Observation) -> bool {
     matches!(observation, Observation::RedisKeys(_))
 }
 
 pub fn down_reason(observation: Observation) -> String {
     match observation {
-        Observation::SourceDown { reason, .. } => reason,
-        other => panic!("not a SourceDown: {other:?}"),
+        Observation::SourceDown { reason, .. } | Observation::SourceUnanswered { reason, .. } => {
+            reason
+        }
+        other => panic!("not a SourceDown or SourceUnanswered: {other:?}"),
     }
 }
 
