@@ -123,6 +123,22 @@ pub struct SourceReport {
     pub error: Option<String>,
     pub detail: String,
     pub blind_windows: usize,
+    /// Down because it stopped answering (rather than refusing).
+    pub not_answering: bool,
+    /// The last moment the source was proven live.
+    pub last_live_at: Option<String>,
+    /// The kept blind windows, oldest first: each opens at the last moment
+    /// the source was proven live; `end` is null while it lasts.
+    pub blind: Vec<BlindReport>,
+    /// Changes a list showed that the event stream never reported.
+    pub missed_changes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BlindReport {
+    pub start: String,
+    pub end: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -152,6 +168,20 @@ pub struct FlagReport {
     pub kind: &'static str,
     pub severity: &'static str,
     pub reason: String,
+    /// For `unknown`: the flag it would be, were the source not blind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspected: Option<&'static str>,
+    /// For `unknown`: which source is blind, since when, and since when it
+    /// is connected again and re-reading (null: still down).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blind: Option<UnknownReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnknownReport {
+    pub source: &'static str,
+    pub since: Option<String>,
+    pub until: Option<String>,
 }
 
 impl Report {
@@ -195,6 +225,18 @@ fn source_report(health: &SourceHealth) -> SourceReport {
         error: health.last_error.clone(),
         detail: health.detail.clone(),
         blind_windows: health.blind_windows.len(),
+        not_answering: !health.connected && health.not_answering,
+        last_live_at: health.last_live_at.map(Ts::rfc3339),
+        blind: health
+            .blind_windows
+            .iter()
+            .map(|w| BlindReport {
+                start: w.start.rfc3339(),
+                end: w.end.map(Ts::rfc3339),
+                reason: w.reason.clone(),
+            })
+            .collect(),
+        missed_changes: health.missed_changes,
     }
 }
 
@@ -224,10 +266,25 @@ fn eval_report(id: &str, record: &EvalRecord, flags: &[Flag]) -> EvalReport {
             .map(|l| l.stdout.len() + l.stderr.len()),
         flags: flags
             .iter()
-            .map(|f| FlagReport {
-                kind: f.kind().name(),
-                severity: f.severity().name(),
-                reason: f.reason(),
+            .map(|f| {
+                let (suspected, blind) = match f {
+                    Flag::Unknown { blind, suspected } => (
+                        Some(suspected.kind().name()),
+                        Some(UnknownReport {
+                            source: blind.source.name(),
+                            since: blind.since.map(Ts::rfc3339),
+                            until: blind.until.map(Ts::rfc3339),
+                        }),
+                    ),
+                    _ => (None, None),
+                };
+                FlagReport {
+                    kind: f.kind().name(),
+                    severity: f.severity().name(),
+                    reason: f.reason(),
+                    suspected,
+                    blind,
+                }
             })
             .collect(),
     }

@@ -50,8 +50,31 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
             details.push("syncing".to_string());
         }
         spans.push(Span::raw(format!(" ({})", details.join(", "))));
+        if health.missed_changes > 0 {
+            spans.push(Span::raw(ITEM));
+            spans.push(Span::styled(
+                format!(
+                    "event stream missed {} changes, relisted",
+                    health.missed_changes
+                ),
+                theme::warning(),
+            ));
+        }
     } else {
         match &health.last_error {
+            Some(error) if health.not_answering => {
+                // Counted from the last proof of life, not from when the
+                // silence was noticed.
+                let since = health
+                    .blind_windows
+                    .last()
+                    .map_or(0, |w| now.since(w.start).max(0));
+                spans.push(Span::styled(
+                    format!("○ not answering for {}: ", human_duration(since)),
+                    theme::alarm(),
+                ));
+                spans.push(Span::styled(safe(error), theme::alarm()));
+            }
             Some(error) => {
                 spans.push(Span::styled("○ reconnecting: ", theme::alarm()));
                 spans.push(Span::styled(safe(error), theme::alarm()));

@@ -7,6 +7,7 @@ mod check_cli;
 mod docker_source;
 mod effects_docker;
 mod effects_redis;
+mod liveness;
 mod record;
 mod redis_source;
 mod scenarios;

@@ -26,13 +26,23 @@ impl Evaltop {
     /// Starts both sources with the given grace and waits until each has
     /// done its first full read.
     pub async fn start(redis_url: &str, grace: Duration) -> Evaltop {
+        Self::start_with(redis_url, None, Duration::from_secs(30), grace).await
+    }
+
+    /// The same, with the Docker source on `docker_host` (`None`: the local
+    /// engine) and both sources re-reading every `resync`.
+    pub async fn start_with(
+        redis_url: &str,
+        docker_host: Option<String>,
+        resync: Duration,
+        grace: Duration,
+    ) -> Evaltop {
         let names = Names::default();
         let (sink, observations) = mpsc::channel(16_384);
-        let resync = Duration::from_secs(30);
         let tasks = vec![
             tokio::spawn(docker::run(
                 docker::DockerConfig {
-                    host: None,
+                    host: docker_host,
                     executors: Vec::new(),
                     resync,
                     liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
@@ -92,12 +102,58 @@ impl Evaltop {
 
     /// Applies whatever arrives during `duration`.
     pub async fn pump_for(&mut self, duration: Duration) {
+        self.pump_checking(duration, |_| {}).await;
+    }
+
+    /// Applies whatever arrives during `duration`, calling `invariant` on
+    /// the state after each observation and at least every 50 ms.
+    pub async fn pump_checking(&mut self, duration: Duration, mut invariant: impl FnMut(&State)) {
         let until = Instant::now() + duration;
-        while let Ok(Some(received)) =
-            tokio::time::timeout_at(until, self.observations.recv()).await
-        {
-            self.state.apply(received.observation, received.at);
+        invariant(&self.state);
+        loop {
+            let step = (Instant::now() + REASSESS_EVERY).min(until);
+            match tokio::time::timeout_at(step, self.observations.recv()).await {
+                Ok(Some(received)) => self.state.apply(received.observation, received.at),
+                Ok(None) => panic!("the sources stopped"),
+                Err(_) if Instant::now() >= until => break,
+                Err(_) => {}
+            }
+            invariant(&self.state);
         }
+    }
+
+    /// Like `pump_until`, checking `invariant` after every observation.
+    pub async fn pump_until_checking(
+        &mut self,
+        what: &str,
+        within: Duration,
+        mut done: impl FnMut(&State) -> bool,
+        mut invariant: impl FnMut(&State),
+    ) {
+        let deadline = Instant::now() + within;
+        loop {
+            invariant(&self.state);
+            if done(&self.state) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "not reached within {within:?}: {what}\ndocker: {:?}\nredis: {:?}",
+                    self.state.docker, self.state.redis
+                );
+            }
+            match tokio::time::timeout(REASSESS_EVERY, self.observations.recv()).await {
+                Ok(Some(received)) => self.state.apply(received.observation, received.at),
+                Ok(None) => panic!("the sources stopped"),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// What `evaltop check --json` would print for the state now.
+    pub fn report(&self) -> serde_json::Value {
+        let report = evaltop::app::check::Report::of(&self.state, Ts::now());
+        serde_json::to_value(&report).expect("the report serialises")
     }
 
     /// Waits until `eval_id` carries a flag of `kind`; returns it.

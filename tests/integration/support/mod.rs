@@ -10,3 +10,4 @@ pub mod effects;
 pub mod evaltop;
 pub mod platform;
 pub mod redis;
+pub mod socket_proxy;
