@@ -7,5 +7,6 @@ mod support;
 mod crash_only;
 mod health;
 mod health_lost;
+mod liveness;
 mod merge_docker;
 mod merge_redis;

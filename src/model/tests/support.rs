@@ -330,6 +330,19 @@ pub fn down(source: Source) -> Observation {
     }
 }
 
+/// A liveness probe of `source`, sent at `probed_at`, answered.
+pub fn live(source: Source, probed_at: Ts) -> Observation {
+    Observation::SourceLive { source, probed_at }
+}
+
+/// `source` stopped answering.
+pub fn unanswered(source: Source) -> Observation {
+    Observation::SourceUnanswered {
+        source,
+        reason: "did not answer PING within 2s".to_string(),
+    }
+}
+
 /// Both sources connected at `at` and their first full reads applied:
 /// evaltop is watching everything from `at` on.
 pub fn watching_from(at: Ts) -> Steps {

@@ -207,6 +207,10 @@ mod tests {
         Event(i64, &'static str, A),
     }
 
+    /// A case: its name, its steps, and what must be missed (how many, and
+    /// words of the example).
+    type Case = (&'static str, Vec<Step>, Option<(u32, &'static str)>);
+
     /// Steps in, what is missed once the settling time has passed.
     fn run(steps: Vec<Step>) -> Option<Missed> {
         let start = Instant::now();
@@ -233,7 +237,7 @@ mod tests {
     #[test]
     fn lists_and_streams_agree_or_not() {
         use Step::*;
-        let cases: Vec<(&str, Vec<Step>, Option<(u32, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "the first list only learns",
                 vec![List(0, vec![("a", S::Exited), ("b", S::Running)])],
