@@ -33,7 +33,15 @@ fn scenario() -> State {
             requested_at: ago(90),
         },
     );
-    // Redis drops the subscriber for four seconds, then reads its keys again.
+    // Redis drops the subscriber for four seconds, right after a probe
+    // answered (its blind window opens there), then reads its keys again.
+    at(
+        85,
+        Observation::SourceLive {
+            source: Source::Redis,
+            probed_at: ago(85),
+        },
+    );
     at(
         85,
         Observation::SourceDown {
@@ -210,7 +218,33 @@ fn header_shows_sources_counts_and_rejections() {
         docker.contains("○ reconnecting: connection refused"),
         "{docker}"
     );
-    assert!(docker.contains("blind since 00:56:28 (12s)"), "{docker}");
+    // Noticed 12 s ago, blind since its last proof of life: the last event.
+    assert!(docker.contains("blind since 00:56:13 (27s)"), "{docker}");
+
+    // A source that went silent says so, counted from its last answer.
+    down.apply(
+        Observation::SourceLive {
+            source: Source::Redis,
+            probed_at: ago(4),
+        },
+        ago(4),
+    );
+    down.apply(
+        Observation::SourceUnanswered {
+            source: Source::Redis,
+            reason: "did not answer PING within 2s".to_string(),
+        },
+        ago(1),
+    );
+    let buf = render(&down, &refreshed(&down), 100, 20);
+    let redis = line(&buf, 1);
+    assert!(
+        redis.contains("○ not answering for 4s: did not answer PING"),
+        "{redis}"
+    );
+    let x = line(&buf, 1).find("○ not answering").expect("on the line");
+    let x = line(&buf, 1)[..x].chars().count() as u16;
+    assert_eq!(buf[(x, 1)].fg, Color::Red);
 }
 
 #[test]
