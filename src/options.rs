@@ -88,6 +88,7 @@ impl Options {
         Settings {
             grace_ms: millis(self.grace),
             executors: self.sources.executors.clone(),
+            liveness_ms: millis(self.sources.liveness),
             ..Settings::default()
         }
     }

@@ -167,6 +167,9 @@ pub struct Settings {
     pub silent_after_ms: i64,
     /// Only these executors (empty: all).
     pub executors: Vec<String>,
+    /// How often the sources are probed (`--liveness`), for the help
+    /// screen: the rules read liveness from the observations.
+    pub liveness_ms: i64,
 }
 
 impl Default for Settings {
@@ -175,6 +178,7 @@ impl Default for Settings {
             grace_ms: 30_000,
             silent_after_ms: 90_000,
             executors: Vec::new(),
+            liveness_ms: 1_000,
         }
     }
 }

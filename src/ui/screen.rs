@@ -192,5 +192,32 @@ pub fn help_rows(console: &Console) -> Vec<KeyHelp> {
     ] {
         rows.push(KeyHelp::new(keys, what, "typing"));
     }
+    // Not keys, but what the header's source lines and `unknown` mean.
+    let every = crate::model::human_duration(console.state().settings.liveness_ms);
+    let deadline = crate::model::human_duration(console.state().settings.liveness_ms * 2);
+    for (keys, what) in [
+        (
+            "●".to_string(),
+            format!(
+                "connected: answers its probes (Redis PING, Docker /_ping) every {every} \
+                 (--liveness)"
+            ),
+        ),
+        (
+            "○".to_string(),
+            format!(
+                "down, or not answering: no answer within {deadline}; blind since its last \
+                 answer"
+            ),
+        ),
+        (
+            "unknown".to_string(),
+            "a flag that rests on what a blind source would have shown; decided once it is \
+             back and read again"
+                .to_string(),
+        ),
+    ] {
+        rows.push(KeyHelp::new(&keys, &what, "sources"));
+    }
     rows
 }

@@ -183,6 +183,30 @@ fn help_lists_the_keys_in_force_over_the_table() {
 }
 
 #[test]
+fn help_says_what_the_source_states_mean_with_the_liveness_in_force() {
+    let settings = evaltop::model::Settings {
+        liveness_ms: 500,
+        ..evaltop::model::Settings::default()
+    };
+    let console = Console::new(State::new(settings), oncall());
+    let rows = evaltop::ui::screen::help_rows(&console);
+    let sources: Vec<_> = rows.iter().filter(|r| r.context == "sources").collect();
+    let text: Vec<String> = sources
+        .iter()
+        .map(|r| format!("{} {}", r.keys, r.description))
+        .collect();
+    assert!(
+        text.iter().any(|t| t.contains("every 500ms (--liveness)")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("no answer within 1s")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("unknown ")), "{text:?}");
+}
+
+#[test]
 fn a_read_only_refusal_shows_in_the_status_line() {
     let mut console = console_with(ConsoleConfig {
         read_only: Some("started with --read-only".into()),
