@@ -86,7 +86,7 @@ pub struct SourceArgs {
 
     /// How often each source is probed (Redis PING on both connections,
     /// Docker /_ping), whatever --resync says; one that does not answer
-    /// within twice this is shown as not answering, and what it would have
+    /// within 1.8 times this is shown as not answering, and what it would have
     /// shown since its last answer as unknown.
     #[arg(long, env = "EVALTOP_LIVENESS", default_value = "1s", value_parser = parse_positive_duration, global = true)]
     pub liveness: Duration,

@@ -1,5 +1,5 @@
 //! A source's liveness clock: a probe every period, each with a deadline of
-//! twice the period, on its own clock whatever the resync does. A probe
+//! 1.8 periods, on its own clock whatever the resync does. A probe
 //! that answers proves the source live at the moment it was sent; one that
 //! misses its deadline means the source stopped answering.
 
@@ -78,8 +78,10 @@ impl<E: Send + 'static> Liveness<E> {
     }
 }
 
-/// How long a probe may take: two periods, so that a source is called
-/// silent at most three periods after its last answer.
+/// How long a probe may take: 1.8 periods (1.8 s by default). A source that
+/// freezes right after an answer is called silent when the next probe,
+/// sent a period later, runs out: 2.8 periods after its last answer, which
+/// leaves the default a fifth of a second to be on screen within 3 s.
 pub fn deadline(period: Duration) -> Duration {
-    period.max(MIN_PERIOD) * 2
+    period.max(MIN_PERIOD).mul_f64(1.8)
 }

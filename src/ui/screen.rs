@@ -194,7 +194,10 @@ pub fn help_rows(console: &Console) -> Vec<KeyHelp> {
     }
     // Not keys, but what the header's source lines and `unknown` mean.
     let every = crate::model::human_duration(console.state().settings.liveness_ms);
-    let deadline = crate::model::human_duration(console.state().settings.liveness_ms * 2);
+    let period = std::time::Duration::from_millis(
+        u64::try_from(console.state().settings.liveness_ms).unwrap_or(1_000),
+    );
+    let deadline = crate::sources::liveness::deadline(period).as_secs_f64();
     for (keys, what) in [
         (
             "●".to_string(),
@@ -206,7 +209,7 @@ pub fn help_rows(console: &Console) -> Vec<KeyHelp> {
         (
             "○".to_string(),
             format!(
-                "down, or not answering: no answer within {deadline}; blind since its last \
+                "down, or not answering: no answer within {deadline}s; blind since its last \
                  answer"
             ),
         ),

@@ -200,7 +200,7 @@ fn help_says_what_the_source_states_mean_with_the_liveness_in_force() {
         "{text:?}"
     );
     assert!(
-        text.iter().any(|t| t.contains("no answer within 1s")),
+        text.iter().any(|t| t.contains("no answer within 0.9s")),
         "{text:?}"
     );
     assert!(text.iter().any(|t| t.starts_with("unknown ")), "{text:?}");

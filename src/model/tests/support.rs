@@ -339,7 +339,7 @@ pub fn live(source: Source, probed_at: Ts) -> Observation {
 pub fn unanswered(source: Source) -> Observation {
     Observation::SourceUnanswered {
         source,
-        reason: "did not answer PING within 2s".to_string(),
+        reason: "did not answer PING within 1.8s".to_string(),
     }
 }
 

@@ -34,8 +34,8 @@ pub struct DockerConfig {
     /// How often to relist while the event stream runs: a half-dead stream
     /// produces no error, only silence.
     pub resync: Duration,
-    /// How often the engine is pinged (`/_ping`, each ping may take twice
-    /// this): a frozen engine or proxy is noticed within three periods.
+    /// How often the engine is pinged (`/_ping`, each ping may take 1.8
+    /// times this): a frozen engine or proxy is noticed within 2.8 periods.
     pub liveness: Duration,
     pub names: Names,
 }

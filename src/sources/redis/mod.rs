@@ -22,7 +22,7 @@ pub struct RedisConfig {
     /// How often the keys are read again, whatever pub/sub says.
     pub resync: Duration,
     /// How often both connections are probed with PING (each probe may
-    /// take twice this): a frozen server is noticed within three periods.
+    /// take 1.8 times this): a frozen server is noticed within 2.8 periods.
     pub liveness: Duration,
     pub names: Names,
 }
@@ -43,7 +43,7 @@ pub enum RedisError {
         #[source]
         source: redis::RedisError,
     },
-    #[error("Redis at {url} did not answer {what} within {}s", .after.as_secs())]
+    #[error("Redis at {url} did not answer {what} within {}s", .after.as_secs_f64())]
     Timeout {
         url: String,
         what: &'static str,
