@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use crate::support::docker::{ContainerSpec, TestImage, docker, unique_eval_id, unique_executor};
 use crate::support::evaltop::{Evaltop, flags_of};
+use crate::support::platform::execute;
 use crate::support::platform::stage;
 use crate::support::redis::RedisServer;
 use crate::support::socket_proxy::SocketProxy;
+use crate::support::stream_proxy::StreamProxy;
 
 const GRACE: Duration = Duration::from_secs(2);
 /// How long a source stays frozen.
@@ -371,5 +373,76 @@ async fn a_redis_restart_that_loses_every_key_calls_nothing_lost_from_the_gap() 
         evaltop.flags(&running_id),
         [],
         "still running, nothing owed"
+    );
+}
+
+/// A Docker event stream that stops delivering while the engine still
+/// answers: the next lists show a death the stream never reported, which
+/// is counted, and the stream is started again and catches up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_half_dead_event_stream_is_caught_by_the_list_and_started_again() {
+    let redis = RedisServer::start();
+    let docker = docker().await;
+    let image = TestImage::import(&docker).await;
+    let proxy = StreamProxy::start().await;
+    let resync = Duration::from_secs(1);
+    let mut evaltop = Evaltop::start_with(&redis.url(), Some(proxy.address()), resync, GRACE).await;
+    // A list after the stream began, so that the check has its baseline.
+    let synced_at = evaltop.state.docker.last_sync_at;
+    evaltop
+        .pump_until("a relist", WITHIN, |s| s.docker.last_sync_at > synced_at)
+        .await;
+
+    let stalled_at = Ts::now();
+    assert_eq!(proxy.swallow_open_streams(), 1, "one event stream open");
+    let executor = unique_executor();
+    let container = execute(&docker, &image, &executor, "echo hi; exit 3").await;
+    let eval_id = container.eval_id.clone();
+    assert_eq!(container.wait_exit(&docker).await, 3);
+
+    evaltop
+        .pump_until("the missed change counted", WITHIN, |s| {
+            s.docker.missed_changes >= 1
+        })
+        .await;
+    evaltop
+        .pump_until("reconnected and listed again", WITHIN, |s| {
+            s.docker.synced()
+        })
+        .await;
+    let window = evaltop
+        .state
+        .docker
+        .blind_windows
+        .last()
+        .cloned()
+        .expect("the restart is a blind window");
+    assert!(
+        window.start <= stalled_at,
+        "opens at the last list that agreed with the stream: {window:?}"
+    );
+    assert!(window.reason.contains("event stream missed"), "{window:?}");
+    // The new stream starts from the last event seen, so the die it missed
+    // comes after all.
+    evaltop
+        .pump_until("the missed die replayed", WITHIN, |s| {
+            s.evals.get(eval_id.as_str()).is_some_and(|r| {
+                r.timeline.iter().any(|e| {
+                    matches!(
+                        e.what,
+                        evaltop::model::Happening::Container {
+                            action: evaltop::model::ContainerAction::Die,
+                            ..
+                        }
+                    )
+                })
+            })
+        })
+        .await;
+    let report = evaltop.report();
+    assert!(
+        report["sources"]["docker"]["missed_changes"].as_u64() >= Some(1),
+        "{}",
+        report["sources"]["docker"]
     );
 }

@@ -130,7 +130,9 @@ pub(crate) async fn run_session(
     if let Err(end) = session.relist().await {
         return end;
     }
-    let since = session.memory.last_event_nanos.unwrap_or(checkpoint);
+    // Kept even when no event comes: a stream that dies quietly must be
+    // replayed from where this one began, not from the next checkpoint.
+    let since = *session.memory.last_event_nanos.get_or_insert(checkpoint);
     let filters = HashMap::from([
         ("type", vec!["container".to_string()]),
         ("label", session.scope.label_filters(session.names)),

@@ -11,3 +11,4 @@ pub mod evaltop;
 pub mod platform;
 pub mod redis;
 pub mod socket_proxy;
+pub mod stream_proxy;
