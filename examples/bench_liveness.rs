@@ -8,7 +8,6 @@
 //! needs redis-server, socat and a Docker engine on its local socket).
 
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -82,10 +81,12 @@ fn is_unanswered(source: Source) -> impl FnMut(&Observation) -> bool {
 }
 
 fn is_full_read(source: Source) -> impl FnMut(&Observation) -> bool {
-    move |o| match (source, o) {
-        (Source::Redis, Observation::RedisKeys(_)) => true,
-        (Source::Docker, Observation::DockerList { .. }) => true,
-        _ => false,
+    move |o| {
+        matches!(
+            (source, o),
+            (Source::Redis, Observation::RedisKeys(_))
+                | (Source::Docker, Observation::DockerList { .. })
+        )
     }
 }
 
@@ -186,8 +187,8 @@ async fn main() {
     redis_task.abort();
     drop(server);
 
-    let socket = PathBuf::from(std::env::temp_dir())
-        .join(format!("evaltop-bench-proxy-{}.sock", std::process::id()));
+    let socket =
+        std::env::temp_dir().join(format!("evaltop-bench-proxy-{}.sock", std::process::id()));
     let proxy = Frozen::spawn(Command::new("socat").args([
         format!("UNIX-LISTEN:{},fork,unlink-early", socket.display()),
         "UNIX-CONNECT:/var/run/docker.sock".to_string(),
