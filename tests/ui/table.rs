@@ -120,6 +120,45 @@ fn row_of(buf: &Buffer, id: &str) -> u16 {
 }
 
 #[test]
+fn a_completion_owed_while_redis_is_blind_shows_as_unknown() {
+    let mut state = scenario();
+    state.settings.grace_ms = 2_000;
+    // Redis last answered 12 s ago and then stopped answering; the overrun
+    // container dies 9 s ago, inside the blindness.
+    state.apply(
+        Observation::SourceLive {
+            source: Source::Redis,
+            probed_at: ago(12),
+        },
+        ago(12),
+    );
+    state.apply(
+        Observation::SourceUnanswered {
+            source: Source::Redis,
+            reason: "did not answer PING within 1.8s".to_string(),
+        },
+        ago(10),
+    );
+    state.apply(
+        event(OVERDUE, ContainerAction::Die, ago(9), Some(137)),
+        ago(9),
+    );
+    let buf = render(&state, &refreshed(&state), 140, 20);
+    let screen = text(&buf);
+    let row = line(&buf, row_of(&buf, OVERDUE));
+    assert!(
+        row.contains("unknown: redis blind since 00:56:28"),
+        "{screen}"
+    );
+    assert!(!row.contains("lost-completion"), "{screen}");
+    // Its grace was watched in full before the blindness: that one stands.
+    assert!(
+        line(&buf, row_of(&buf, LOST)).contains("lost-completion"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn flagged_rows_come_first_tinted_by_severity() {
     let state = scenario();
     let view = refreshed(&state);
