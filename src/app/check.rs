@@ -132,6 +132,15 @@ pub struct SourceReport {
     pub blind: Vec<BlindReport>,
     /// Changes a list showed that the event stream never reported.
     pub missed_changes: u64,
+    /// While behind: messages read and not yet applied, and the age of
+    /// the oldest (null when caught up).
+    pub lag: Option<LagReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LagReport {
+    pub waiting: u64,
+    pub oldest_ms: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,6 +246,10 @@ fn source_report(health: &SourceHealth) -> SourceReport {
             })
             .collect(),
         missed_changes: health.missed_changes,
+        lag: health.lag.map(|lag| LagReport {
+            waiting: lag.waiting,
+            oldest_ms: lag.oldest_ms,
+        }),
     }
 }
 

@@ -100,6 +100,15 @@ impl State {
                     health.live(probed_at.min(now));
                 }
             }
+            Observation::SourceLag {
+                source,
+                waiting,
+                oldest_ms,
+            } => {
+                let health = self.source_mut(source);
+                health.lag = (waiting > 0 && health.connected)
+                    .then_some(super::state::Lag { waiting, oldest_ms });
+            }
             Observation::DockerStreamMissed {
                 missed,
                 example,

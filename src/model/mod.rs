@@ -12,7 +12,7 @@ pub mod time;
 pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
 pub use observation::*;
 pub use record::{DockerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
-pub use state::{BlindWindow, Settings, SourceHealth, State};
+pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
 
 #[cfg(test)]

@@ -448,6 +448,14 @@ pub enum Observation {
         source: Source,
         probed_at: Ts,
     },
+    /// How far behind the source is: `waiting` messages read and not yet
+    /// applied, the oldest read `oldest_ms` ago. Sent with each liveness
+    /// probe while behind, and once more when caught up (`waiting` 0).
+    SourceLag {
+        source: Source,
+        waiting: u64,
+        oldest_ms: i64,
+    },
     /// A Docker list showed changes that the event stream never reported:
     /// the stream is suspect and is started again. It was last shown
     /// consistent by the list requested at `consistent_at`.

@@ -51,6 +51,17 @@ pub struct SourceHealth {
     /// Changes a full list showed that the event stream never reported
     /// (Docker only): each such finding restarts the stream.
     pub missed_changes: u64,
+    /// How far behind the source is, while it is (Redis: messages read
+    /// and not yet applied).
+    pub lag: Option<Lag>,
+}
+
+/// Messages a source has read and evaltop has not applied yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lag {
+    pub waiting: u64,
+    /// Age of the oldest waiting message.
+    pub oldest_ms: i64,
 }
 
 impl SourceHealth {
@@ -131,6 +142,7 @@ impl SourceHealth {
         }
         self.connected = false;
         self.connected_since = None;
+        self.lag = None;
         self.last_error = Some(reason);
         self.not_answering = not_answering;
     }

@@ -50,6 +50,17 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
             details.push("syncing".to_string());
         }
         spans.push(Span::raw(format!(" ({})", details.join(", "))));
+        if let Some(lag) = health.lag {
+            spans.push(Span::raw(ITEM));
+            spans.push(Span::styled(
+                format!(
+                    "{} behind, {:.1} s",
+                    thousands(lag.waiting),
+                    lag.oldest_ms as f64 / 1000.0
+                ),
+                theme::warning(),
+            ));
+        }
         if health.missed_changes > 0 {
             spans.push(Span::raw(ITEM));
             spans.push(Span::styled(
@@ -95,6 +106,19 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
         ));
     }
     Line::from(spans)
+}
+
+/// 12340 as "12,340".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// "blind 00:55:10–00:55:14 (4s)", "blind ×3, latest ...", or "blind since

@@ -61,7 +61,10 @@ impl EventLog {
     pub fn push(&mut self, at: Ts, observation: &Observation) {
         // A liveness probe answers every second: the header shows it, the
         // log would drown in it.
-        if matches!(observation, Observation::SourceLive { .. }) {
+        if matches!(
+            observation,
+            Observation::SourceLive { .. } | Observation::SourceLag { .. }
+        ) {
             return;
         }
         let (source, eval_id, what, tone) = summarise(observation);
@@ -288,6 +291,18 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 "{} answered a probe sent at {}",
                 source.name(),
                 probed_at.clock()
+            );
+            (*source, None, what, None)
+        }
+        Observation::SourceLag {
+            source,
+            waiting,
+            oldest_ms,
+        } => {
+            let what = format!(
+                "{} {waiting} behind, oldest {}",
+                source.name(),
+                crate::model::human_duration(*oldest_ms)
             );
             (*source, None, what, None)
         }

@@ -503,3 +503,43 @@ async fn the_source_returns_when_its_sink_closes() {
     assert!(is_down(&watch.next().await));
     watch.close().await;
 }
+
+/// A reader that falls behind: the source keeps reading pub/sub into its
+/// own bounded queue and says, with each probe, how many messages wait and
+/// how old the oldest is; then that it has caught up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_reader_is_told_how_far_behind_it_is() {
+    let server = RedisServer::start();
+    let mut watch = Watch::start_with_room(server.url(), NEVER, 8);
+    watch.synced().await;
+    let mut pipe = redis::pipe();
+    for i in 0..2_000 {
+        pipe.cmd("PUBLISH")
+            .arg("evaluation:queued")
+            .arg(format!(r#"{{"eval_id":"{}"}}"#, eval_id(&i.to_string())))
+            .ignore();
+    }
+    let () = pipe
+        .query_async(&mut server.connection().await)
+        .await
+        .expect("PUBLISH 2000");
+    // Not reading for a while: probes come while the messages wait.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let lag = |o: &Observation| match o {
+        Observation::SourceLag {
+            source: Source::Redis,
+            waiting,
+            oldest_ms,
+        } => Some((*waiting, *oldest_ms)),
+        _ => None,
+    };
+    let behind = watch
+        .expect("a lag report while behind", |o| {
+            lag(o).is_some_and(|(waiting, _)| waiting > 1_000)
+        })
+        .await;
+    let (waiting, oldest_ms) = lag(&behind).expect("matched above");
+    assert!(waiting <= 2_000 + 8, "{waiting}");
+    assert!(oldest_ms > 0, "{oldest_ms}");
+    watch.expect("caught up", |o| lag(o) == Some((0, 0))).await;
+}

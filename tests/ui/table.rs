@@ -242,6 +242,20 @@ fn header_shows_sources_counts_and_rejections() {
     let x = line(&buf, y)[..x].chars().count() as u16;
     assert_eq!(buf[(x, y)].fg, Color::Red);
 
+    // A source that falls behind says by how much.
+    let mut behind = scenario();
+    behind.apply(
+        Observation::SourceLag {
+            source: Source::Redis,
+            waiting: 12_340,
+            oldest_ms: 800,
+        },
+        ago(1),
+    );
+    let buf = render(&behind, &refreshed(&behind), 120, 20);
+    let redis = line(&buf, 1);
+    assert!(redis.contains("12,340 behind, 0.8 s"), "{redis}");
+
     // A source that is down says why, and since when it is blind.
     let mut down = scenario();
     down.apply(

@@ -258,3 +258,28 @@ fn an_unknown_keeps_its_evidence() {
     assert_eq!(flags[0].label(), "unknown: redis blind since 00:55:19");
     assert_eq!(flags[0].severity(), crate::model::Severity::Info);
 }
+
+#[test]
+fn lag_is_kept_while_behind_and_cleared_when_caught_up_or_down() {
+    let lag = |waiting, oldest_ms| Observation::SourceLag {
+        source: Source::Redis,
+        waiting,
+        oldest_ms,
+    };
+    let mut state = run(watching_from(t(0)));
+    state.apply(lag(12_340, 800), t(1));
+    assert_eq!(
+        state.redis.lag,
+        Some(crate::model::Lag {
+            waiting: 12_340,
+            oldest_ms: 800
+        })
+    );
+    state.apply(lag(0, 0), t(2));
+    assert_eq!(state.redis.lag, None);
+    state.apply(lag(5, 10), t(3));
+    state.apply(down(Source::Redis), t(4));
+    assert_eq!(state.redis.lag, None, "a lost connection has no queue");
+    state.apply(lag(5, 10), t(5));
+    assert_eq!(state.redis.lag, None, "nor does a source that is down");
+}

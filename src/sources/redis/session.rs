@@ -2,6 +2,7 @@
 //! falls between the two), then stream messages and re-read the keys on a
 //! timer until the connection is lost.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -12,11 +13,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::keys::{glob_escape, read_keys};
 use super::{RedisConfig, RedisError, send};
-use crate::model::{Observation, RedisSnapshot, Rejection, Source};
+use crate::model::{Lag, Observation, RedisSnapshot, Rejection, Source};
 use crate::names::Names;
 use crate::protocol;
-use crate::sources::Sink;
 use crate::sources::liveness::{Liveness, Verdict};
+use crate::sources::{Received, Sink};
 
 /// How long to wait for a connection, a subscription, or a PING.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -25,6 +26,11 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 /// A resync shorter than this would keep Redis busy re-reading keys.
 const MIN_RESYNC: Duration = Duration::from_millis(100);
+/// Messages read from pub/sub and not yet handed to the app, at most: a
+/// queue evaltop owns, so that how far behind it is can be measured. When
+/// it is full, reading stops, and Redis drops the subscriber once its
+/// output buffer passes its limit: a blind window, not a silent loss.
+const QUEUE_CAP: usize = 100_000;
 
 type KeyReadResult = (RedisSnapshot, Vec<Rejection>);
 type KeyRead = Pin<Box<dyn Future<Output = Result<KeyReadResult, RedisError>> + Send>>;
@@ -107,33 +113,95 @@ impl Session<'_> {
         // The keys are read beside the stream and the probes, so that a
         // long read neither holds up messages nor hides a frozen server.
         let mut reading = Some(self.read(&conn));
-        loop {
-            tokio::select! {
-                message = messages.next() => match message {
-                    Some(message) => self.forward(&message).await?,
-                    None => return Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+        let mut queue: VecDeque<(Instant, Msg)> = VecDeque::new();
+        let mut lagged = false;
+        let end = loop {
+            let step: Step<()> = tokio::select! {
+                message = messages.next(), if queue.len() < QUEUE_CAP => match message {
+                    Some(message) => {
+                        queue.push_back((Instant::now(), message));
+                        Ok(())
+                    }
+                    None => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                },
+                permit = self.sink.reserve(), if !queue.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some((_, message)) = queue.pop_front()
+                            && let Some(observation) = self.decode(&message)
+                        {
+                            permit.send(Received::now(observation));
+                        }
+                        Ok(())
+                    }
+                    Err(_closed) => Err(End::SinkClosed),
                 },
                 verdict = liveness.next() => match verdict {
                     Verdict::Live(probed_at) => {
-                        self.emit(Observation::SourceLive { source: Source::Redis, probed_at }).await?;
+                        let lag = self.lag(&queue);
+                        let report = lag.is_some() || lagged;
+                        lagged = lag.is_some();
+                        self.probed(probed_at, report.then(|| lag.unwrap_or_default())).await
                     }
-                    Verdict::NoAnswer(after) => {
-                        return Err(self.failed(RedisError::Timeout {
-                            url: self.url.to_string(),
-                            what: "PING on the pub/sub and key connections",
-                            after,
-                        }));
-                    }
-                    Verdict::Failed(source) => return Err(self.connect_error(source)),
+                    Verdict::NoAnswer(after) => Err(self.failed(RedisError::Timeout {
+                        url: self.url.to_string(),
+                        what: "PING on the pub/sub and key connections",
+                        after,
+                    })),
+                    Verdict::Failed(source) => Err(self.connect_error(source)),
                 },
-                _ = ticker.tick(), if reading.is_none() => reading = Some(self.read(&conn)),
+                _ = ticker.tick(), if reading.is_none() => {
+                    reading = Some(self.read(&conn));
+                    Ok(())
+                }
                 read = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
                     reading = None;
-                    self.resynced(read).await?;
+                    self.resynced(read).await
                 }
-                () = self.sink.closed() => return Err(End::SinkClosed),
+                () = self.sink.closed() => Err(End::SinkClosed),
+            };
+            if let Err(end) = step {
+                break end;
+            }
+        };
+        // What was read before the loss was received: it is not lost.
+        if !matches!(end, End::SinkClosed) {
+            for (_, message) in queue.drain(..) {
+                if let Some(observation) = self.decode(&message) {
+                    self.emit(observation).await?;
+                }
             }
         }
+        Err(end)
+    }
+
+    /// How far behind the app is: what was read here and not handed on,
+    /// plus what waits for it in the sink (`None` when nothing waits).
+    fn lag(&self, queue: &VecDeque<(Instant, Msg)>) -> Option<Lag> {
+        let in_sink = self.sink.max_capacity() - self.sink.capacity();
+        let waiting = u64::try_from(queue.len() + in_sink).unwrap_or(u64::MAX);
+        let oldest_ms = queue.front().map_or(0, |(at, _)| {
+            i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX)
+        });
+        (waiting > 0).then_some(Lag { waiting, oldest_ms })
+    }
+
+    /// A probe answered: say so, and how far behind, when `lag` is given
+    /// (a zero lag once more after being behind, to clear it).
+    async fn probed(&self, probed_at: crate::model::Ts, lag: Option<Lag>) -> Step<()> {
+        self.emit(Observation::SourceLive {
+            source: Source::Redis,
+            probed_at,
+        })
+        .await?;
+        if let Some(lag) = lag {
+            self.emit(Observation::SourceLag {
+                source: Source::Redis,
+                waiting: lag.waiting,
+                oldest_ms: lag.oldest_ms,
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Opens the pub/sub connection and subscribes to one pattern per
@@ -199,15 +267,13 @@ impl Session<'_> {
     }
 
     /// Decodes one message; channels outside the contract are ignored.
-    async fn forward(&self, message: &Msg) -> Step<()> {
+    fn decode(&self, message: &Msg) -> Option<Observation> {
         let channel = message.get_channel_name();
-        match protocol::decode(&self.config.names, channel, message.get_payload_bytes()) {
-            Some(observation) => self.emit(observation).await,
-            None => {
-                tracing::trace!(channel, "message on a channel outside the contract ignored");
-                Ok(())
-            }
+        let decoded = protocol::decode(&self.config.names, channel, message.get_payload_bytes());
+        if decoded.is_none() {
+            tracing::trace!(channel, "message on a channel outside the contract ignored");
         }
+        decoded
     }
 
     async fn emit(&self, observation: Observation) -> Step<()> {

@@ -283,7 +283,13 @@ pub struct Watch {
 
 impl Watch {
     pub fn start(url: String, resync: Duration) -> Self {
-        let (sink, observations) = mpsc::channel(1024);
+        Self::start_with_room(url, resync, 1024)
+    }
+
+    /// With room for only `room` observations between the source and the
+    /// test: a test that does not read makes the source fall behind.
+    pub fn start_with_room(url: String, resync: Duration, room: usize) -> Self {
+        let (sink, observations) = mpsc::channel(room);
         let config = RedisConfig {
             url,
             resync,
