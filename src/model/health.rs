@@ -3,6 +3,7 @@
 //! when shown, so that assessing 100,000 records allocates nothing for the
 //! healthy ones.
 
+pub use super::blind::Blind;
 use super::observation::{ContainerState, Source, Status};
 use super::record::EvalRecord;
 use super::state::State;
@@ -81,39 +82,6 @@ pub enum OrphanKind {
     /// was not watching Redis when it ended, so whether a completion was
     /// published is unknown.
     ExitedUnaccounted,
-}
-
-/// Why a source's evidence cannot be trusted right now: it has not been
-/// proven live since `since` (`None`: never read yet), and is connected
-/// again since `until` but has not read everything again yet (`None`: still
-/// down).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Blind {
-    pub source: Source,
-    pub since: Option<Ts>,
-    pub until: Option<Ts>,
-}
-
-impl Blind {
-    /// "redis blind 22:43:39–22:44:39", "redis blind since 22:43:39",
-    /// "redis not read yet".
-    pub fn describe(&self) -> String {
-        let name = self.source.name();
-        match (self.since, self.until) {
-            (None, _) => format!("{name} not read yet"),
-            (Some(since), None) => format!("{name} blind since {}", hms(since)),
-            (Some(since), Some(until)) => {
-                format!("{name} blind {}–{}", hms(since), hms(until))
-            }
-        }
-    }
-}
-
-/// `HH:MM:SS`: blind windows are read at second resolution.
-fn hms(ts: Ts) -> String {
-    let mut clock = ts.clock();
-    clock.truncate(8);
-    clock
 }
 
 /// A flag with its evidence.
@@ -347,8 +315,8 @@ impl HealthContext {
             redis_synced: state.redis.synced(),
             redis_watching_since: state.redis.watching_since(),
             redis_stretch: state.redis.last_stretch(),
-            redis_blind: blind(Source::Redis, &state.redis),
-            docker_blind: blind(Source::Docker, &state.docker),
+            redis_blind: Blind::of(Source::Redis, &state.redis),
+            docker_blind: Blind::of(Source::Docker, &state.docker),
         }
     }
 
@@ -362,18 +330,6 @@ impl HealthContext {
                 .is_some_and(|(start, end)| start <= from && to <= end),
         }
     }
-}
-
-fn blind(source: Source, health: &super::state::SourceHealth) -> Option<Blind> {
-    if health.synced() {
-        return None;
-    }
-    let window = health.blind_windows.last();
-    Some(Blind {
-        source,
-        since: window.map(|w| w.start),
-        until: window.and_then(|w| w.end),
-    })
 }
 
 /// `flag`, or an `unknown` carrying it while `blind`.

@@ -1,6 +1,7 @@
 //! The reconciled model: observations in, one record per evaluation out,
 //! with health flags. Pure: no IO, no clock reads.
 
+pub mod blind;
 pub mod health;
 pub mod live_logs;
 pub mod merge;
