@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", env = "EVALTOP_RECORD")]
     pub record: Option<PathBuf>,
 
+    /// Who the audit names as acting. Default: $USER (else the login name
+    /// of the uid) @ the host name.
+    #[arg(long, env = "EVALTOP_OPERATOR", global = true)]
+    pub operator: Option<String>,
+
     /// Where evaltop writes its own log (never to the screen).
     /// Default: $XDG_STATE_HOME/evaltop/evaltop.log.
     #[arg(long, env = "EVALTOP_LOG_FILE", global = true)]

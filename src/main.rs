@@ -99,13 +99,14 @@ async fn async_main(cli: Cli, options: Options) -> Result<ExitCode, Failure> {
         }
         Some(Command::Replay(args)) => {
             let recording = read_recording(&args.file)?;
-            replay(&options, recording, args.speed).await
+            replay(&options, recording, args.speed, false).await
         }
         Some(Command::Demo) => {
             let recording = evaltop::record::demo()
                 .wrap_err("the shipped demo is unreadable")
                 .map_err(Failure::Internal)?;
-            replay(&options, recording, 1.0).await
+            // A newcomer sees the incident at once, then it plays on.
+            replay(&options, recording, 1.0, true).await
         }
     }
 }
@@ -136,16 +137,29 @@ async fn live(options: &Options) -> Result<ExitCode, Failure> {
 }
 
 /// The TUI on a recording, actions off.
-async fn replay(options: &Options, recording: Recording, speed: f64) -> Result<ExitCode, Failure> {
+async fn replay(
+    options: &Options,
+    recording: Recording,
+    speed: f64,
+    at_incident: bool,
+) -> Result<ExitCode, Failure> {
     if let Some(problems) = recording.problems_summary() {
         eprintln!("evaltop: {problems}");
     }
-    let state = options.state(options.settings_over(recording.settings()));
+    let settings = options.settings_over(recording.settings());
+    let start = at_incident
+        .then(|| evaltop::record::first_alarm(&recording, settings.clone()))
+        .flatten();
+    let state = options.state(settings);
     let console = options.console(
         state,
         Some("replaying a recording: actions are off".to_string()),
     );
-    app::tui::run(ReplayFeed::new(recording, speed), console, None)
+    let mut feed = ReplayFeed::new(recording, speed);
+    if let Some(at) = start {
+        feed = feed.starting_at(at);
+    }
+    app::tui::run(feed, console, None)
         .await
         .map_err(Failure::Internal)?;
     Ok(ExitCode::SUCCESS)

@@ -79,7 +79,7 @@ impl Options {
                 colors: config.colors,
             },
             live_logs: config.live_logs,
-            operator: crate::effects::operator(),
+            operator: crate::effects::resolve_operator(cli.operator.as_deref()),
         }
     }
 

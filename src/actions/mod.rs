@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{CapturedLogs, EvalRecord, Ts, human_duration};
+use crate::model::{CapturedLogs, EvalRecord, TimedLine, Ts, human_duration};
 
 pub use audit::{AuditEntry, AuditPhase};
 pub use force_fail::{ForceFailRequest, force_fail_payload, prefilled_reason};
@@ -107,6 +107,7 @@ pub enum Effect {
     FetchLogs {
         target: Target,
         captured: Option<CapturedLogs>,
+        window: LogWindow,
     },
     /// Publish `payload` on `evaluation:failed` and wait up to `wait` for
     /// the storage worker's `storage:evaluation:updated`.
@@ -157,6 +158,69 @@ impl Effect {
             _ => None,
         }
     }
+}
+
+/// Which part of a long log to read from Docker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogWindow {
+    /// The last lines only.
+    Tail(usize),
+    /// What was written in the last so many seconds.
+    SinceSecs(u32),
+    /// Everything Docker kept.
+    All,
+}
+
+impl Default for LogWindow {
+    fn default() -> Self {
+        LogWindow::Tail(DEFAULT_LOG_TAIL)
+    }
+}
+
+/// Lines read from Docker unless the operator asks for another window.
+pub const DEFAULT_LOG_TAIL: usize = 5000;
+
+impl LogWindow {
+    /// The choices the logs view cycles through, in order.
+    pub const CHOICES: [LogWindow; 5] = [
+        LogWindow::Tail(DEFAULT_LOG_TAIL),
+        LogWindow::Tail(500),
+        LogWindow::SinceSecs(600),
+        LogWindow::SinceSecs(3600),
+        LogWindow::All,
+    ];
+
+    /// The next choice after this one.
+    pub fn next(self) -> LogWindow {
+        let at = Self::CHOICES.iter().position(|w| *w == self).unwrap_or(0);
+        Self::CHOICES[(at + 1) % Self::CHOICES.len()]
+    }
+
+    /// "last 5000 lines", "last 10m", "everything".
+    pub fn describe(self) -> String {
+        match self {
+            LogWindow::Tail(n) => format!("last {n} lines"),
+            LogWindow::SinceSecs(secs) => {
+                format!("last {}", human_duration(i64::from(secs) * 1000))
+            }
+            LogWindow::All => "everything".to_string(),
+        }
+    }
+}
+
+/// What a logs stream that follows a running container sends back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogStreamEvent {
+    pub eval_id: String,
+    /// Which stream this is (a new one starts at each opening).
+    pub stream_id: u64,
+    pub lines: Vec<TimedLine>,
+    /// Docker kept one console stream.
+    pub tty: bool,
+    /// The stream is over: `Ok` when Docker ended it (the container
+    /// stopped), else why it failed.
+    pub end: Option<Result<(), String>>,
 }
 
 /// Where re-fetched logs came from.
@@ -232,8 +296,11 @@ pub enum OutcomeDetail {
     Logs {
         origin: LogOrigin,
         logs: CapturedLogs,
-        /// False when the logs are a bounded tail or only the latest chunk.
+        /// False when the logs are a bounded tail or only the latest chunk,
+        /// or the container still runs.
         complete: bool,
+        /// Read from Docker: the same lines with Docker's times.
+        lines: Vec<TimedLine>,
     },
     ForceFail {
         confirmed: bool,

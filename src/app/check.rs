@@ -154,6 +154,8 @@ pub struct BlindReport {
 pub struct EvalReport {
     pub eval_id: String,
     pub status: Option<&'static str>,
+    /// Where `status` came from: `channel`, `storage` or `keys`.
+    pub status_source: Option<&'static str>,
     pub storage_status: Option<&'static str>,
     pub container_id: Option<String>,
     pub container_state: Option<&'static str>,
@@ -258,7 +260,8 @@ fn eval_report(id: &str, record: &EvalRecord, flags: &[Flag]) -> EvalReport {
     let redis = &record.redis;
     EvalReport {
         eval_id: id.to_string(),
-        status: redis.status.map(|s| s.name()),
+        status: crate::view::status_with_origin(record).map(|(s, _)| s.name()),
+        status_source: crate::view::status_with_origin(record).map(|(_, o)| o.name()),
         storage_status: redis.storage_status.map(|s| s.name()),
         container_id: record.container_id().map(str::to_string),
         container_state: record.container_state().map(|s| s.name()),

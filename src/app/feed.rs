@@ -85,6 +85,14 @@ impl ReplayFeed {
         }
     }
 
+    /// Starts at `at` instead of the recording's start: everything before
+    /// is applied at once, then it plays on.
+    pub fn starting_at(mut self, at: crate::model::Ts) -> Self {
+        let seek = self.player.seek(at);
+        self.seek(seek);
+        self
+    }
+
     fn queue(&mut self, range: std::ops::Range<usize>) {
         self.pending
             .extend(self.recording.lines[range].iter().cloned());

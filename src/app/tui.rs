@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::actions::Outcome;
+use crate::actions::{LogStreamEvent, Outcome};
 use crate::app::feed::Feed;
 use crate::console::{Console, Input, Output};
 use crate::effects::EffectRunner;
@@ -67,6 +67,12 @@ pub async fn run(
     clock.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut terminate = terminate_signal()?;
     let (outcome_tx, mut outcomes) = mpsc::channel::<Outcome>(256);
+    // The open logs' Docker stream: one at a time, aborted when replaced
+    // or closed (its sender goes with it).
+    let (stream_tx, mut log_stream) = mpsc::channel::<LogStreamEvent>(64);
+    let mut _follow: Option<FollowTask> = None;
+    // What an action's re-read found, applied like any observation.
+    let (reread_tx, mut reread) = mpsc::channel::<crate::sources::Received>(64);
 
     let mut last_refresh = Instant::now() - MIN_REFRESH_INTERVAL;
     let mut refresh_every = MIN_REFRESH_INTERVAL;
@@ -110,6 +116,11 @@ pub async fn run(
                 None => break,
             },
             Some(outcome) = outcomes.recv() => Some(Input::Outcome(Box::new(outcome))),
+            Some(event) = log_stream.recv() => Some(Input::LogStream(Box::new(event))),
+            Some(received) = reread.recv() => {
+                console.observe(received);
+                None
+            }
             _ = clock.tick() => {
                 feed.tick();
                 Some(Input::Tick)
@@ -142,6 +153,22 @@ pub async fn run(
                     };
                     result.wrap_err("cannot change the mouse capture")?;
                 }
+                Output::FollowLogs {
+                    target,
+                    window,
+                    stream_id,
+                } => {
+                    // Without a runner (a replay) there is nothing to follow.
+                    _follow = runner.as_ref().map(|runner| {
+                        FollowTask(runner.follow_logs(target, window, stream_id, stream_tx.clone()))
+                    });
+                }
+                Output::StopFollow => _follow = None,
+                Output::Reread(target) => {
+                    if let Some(runner) = &runner {
+                        runner.reread(target, reread_tx.clone());
+                    }
+                }
                 Output::SaveLogs => {
                     let saved = save_logs(&console, feed.now());
                     console.update(Input::Saved(saved), feed.now());
@@ -156,6 +183,15 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// A follow stream's task, aborted when dropped.
+struct FollowTask(tokio::task::JoinHandle<()>);
+
+impl Drop for FollowTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Writes the open log document to a file in the working directory.

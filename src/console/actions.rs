@@ -5,13 +5,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::dialog::{Dialog, DialogStage};
-use super::{Batch, Console, LogsScreen, Output, Screen, Tone};
+use super::{Batch, Console, Output, Screen, Tone};
 use crate::actions::{
     ActionKind, DEFAULT_WAIT, Effect, ForceFailRequest, Outcome, OutcomeDetail, Target,
     prefilled_reason, refusal,
 };
 use crate::model::{EvalId, Flag, HealthContext, Ts, assess, human_duration, short_container_id};
-use crate::view::log_view::{LogDocument, LogView};
 
 /// Targets listed one by one in a dialog; the rest are counted.
 const LISTED_TARGETS: usize = 8;
@@ -197,7 +196,13 @@ impl Console {
         }
     }
 
-    fn effect_for(&self, kind: ActionKind, id: &str, reason: &str, now: Ts) -> Option<Effect> {
+    pub(super) fn effect_for(
+        &self,
+        kind: ActionKind,
+        id: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Option<Effect> {
         let record = self.state.evals.get(id)?;
         let target = Target::of(id, record);
         Some(match kind {
@@ -210,13 +215,15 @@ impl Console {
             ActionKind::FetchLogs => Effect::FetchLogs {
                 target,
                 captured: record.captured_logs.as_deref().cloned(),
+                window: crate::actions::LogWindow::default(),
             },
             ActionKind::ForceFail => {
                 let flags = self.flags_of(id, now);
                 let recovered = match &self.views.screen {
-                    Screen::Logs(logs) if *logs.eval_id == *id => logs.fetched.as_ref(),
+                    Screen::Logs(logs) if *logs.eval_id == *id => logs.recovered(now),
                     _ => None,
                 };
+                let recovered = recovered.as_ref();
                 Effect::force_fail(
                     &ForceFailRequest {
                         eval_id: id,
@@ -357,39 +364,6 @@ impl Console {
         Some(Some((tone, text)))
     }
 
-    /// `l`: the logs view opens at once on what evaltop saw live, and the
-    /// re-fetch replaces it when it answers.
-    pub(super) fn open_logs(&mut self, now: Ts) -> Vec<Output> {
-        let Some(id) = self.focused() else {
-            self.say(now, Tone::Info, "no evaluation selected".into());
-            return Vec::new();
-        };
-        let doc = self.live_document(&id);
-        let mut view = LogView::new();
-        view.replace_document(&doc);
-        let from_detail = match &self.views.screen {
-            Screen::Detail(detail) => Some(detail.clone()),
-            Screen::Logs(logs) => logs.from_detail.clone(),
-            Screen::Table => None,
-        };
-        self.views.screen = Screen::Logs(Box::new(LogsScreen {
-            eval_id: id.clone(),
-            doc,
-            view,
-            fetching: true,
-            fetched: None,
-            from_detail,
-        }));
-        let key = (ActionKind::FetchLogs, id.to_string());
-        if !self.in_flight.insert(key) {
-            return Vec::new();
-        }
-        self.effect_for(ActionKind::FetchLogs, &id, "", now)
-            .map(Output::Run)
-            .into_iter()
-            .collect()
-    }
-
     pub(super) fn outcome(&mut self, outcome: Outcome, now: Ts) -> Vec<Output> {
         let id = outcome.target.eval_id.clone();
         self.in_flight.remove(&(outcome.kind, id.clone()));
@@ -418,29 +392,40 @@ impl Console {
             now,
             format!("{}: {}", outcome.kind.name(), outcome.summary),
         );
+        // An action that changed Docker or Redis: read them again now, so
+        // that the flags follow it at once instead of at the next resync.
+        let mut outputs = Vec::new();
+        let changed = match &outcome.detail {
+            OutcomeDetail::Kill { .. } | OutcomeDetail::Remove { .. } => true,
+            OutcomeDetail::ForceFail { confirmed, .. } => *confirmed,
+            OutcomeDetail::CleanRunning { .. } => true,
+            OutcomeDetail::None | OutcomeDetail::ReadOnly | OutcomeDetail::Logs { .. } => false,
+        };
+        if changed {
+            outputs.push(Output::Reread(outcome.target.clone()));
+        }
         match outcome.detail {
             OutcomeDetail::Logs {
                 origin,
                 logs,
                 complete,
-            } => {
-                if let Screen::Logs(screen) = &mut self.views.screen
-                    && *screen.eval_id == *id
-                {
-                    screen.fetching = false;
-                    // Nothing anywhere: keep what evaltop saw live.
-                    if origin != crate::actions::LogOrigin::Nothing || screen.doc.is_empty() {
-                        screen.doc = LogDocument::fetched(
-                            screen.eval_id.clone(),
-                            origin,
-                            &logs,
-                            complete,
-                            outcome.at,
-                        );
-                        screen.view.replace_document(&screen.doc);
-                        screen.fetched = Some(logs);
-                    }
-                }
+                lines,
+            } => self.logs_fetched(&id, origin, logs, complete, lines, outcome.at),
+            OutcomeDetail::Kill {
+                already_ended: false,
+                ..
+            } if outcome.ok => {
+                // The operator's kill ended it: its death is not a timeout.
+                let container_id = outcome.target.container_id.clone().unwrap_or_default();
+                let signal = self.config.kill_signal.clone();
+                self.observe(crate::sources::Received {
+                    at: now,
+                    observation: crate::model::Observation::Killed {
+                        eval_id: id.clone(),
+                        container_id,
+                        signal,
+                    },
+                });
             }
             OutcomeDetail::ForceFail {
                 offer_clean: true, ..
@@ -449,7 +434,7 @@ impl Console {
             }
             _ => {}
         }
-        Vec::new()
+        outputs
     }
 
     /// After an unconfirmed forced failure: offer to clean the Redis

@@ -114,7 +114,7 @@ impl Console {
         match &mut self.views.screen {
             Screen::Table => self.table_command(command, now),
             Screen::Detail(_) => self.detail_command(command, now),
-            Screen::Logs(_) => return self.logs_command(command).into_iter().collect(),
+            Screen::Logs(_) => return self.logs_command(command, now),
         }
         Vec::new()
     }
@@ -131,6 +131,7 @@ impl Console {
             Command::Open => {
                 if let Some(id) = self.views.table.selected().cloned() {
                     self.views.screen = Screen::Detail(DetailView::new(id));
+                    self.refresh_detail_logs(now);
                 }
             }
             Command::Back => {
@@ -153,9 +154,14 @@ impl Console {
                 self.say(now, Tone::Info, format!("sort by: {}", sort_menu()));
             }
             Command::ToggleEvents => self.views.show_events = !self.views.show_events,
+            Command::Rejected => {
+                let listing = self.views.show_events && self.views.events.rejected_only;
+                self.views.events.rejected_only = !listing;
+                self.views.show_events = true;
+            }
             Command::EventsUp => {
                 let page = self.events_page();
-                self.views.events.scroll_up(page);
+                self.views.events.scroll_up(page, page);
             }
             Command::EventsDown => {
                 let page = self.events_page();
@@ -213,7 +219,21 @@ impl Console {
         self.term.drawn = drawn;
     }
 
-    fn logs_command(&mut self, command: Command) -> Option<Output> {
+    fn logs_command(&mut self, command: Command, now: Ts) -> Vec<Output> {
+        match command {
+            Command::LogWindow => return self.next_log_window(now),
+            Command::LogOrigin => {
+                if let Screen::Logs(logs) = &mut self.views.screen {
+                    logs.view.message = Some(logs.cycle_origin(now));
+                }
+                return Vec::new();
+            }
+            _ => {}
+        }
+        self.view_logs_command(command).into_iter().collect()
+    }
+
+    fn view_logs_command(&mut self, command: Command) -> Option<Output> {
         let vp = layout::logs_viewport(self.body_area());
         let Screen::Logs(logs) = &mut self.views.screen else {
             return None;
@@ -221,10 +241,13 @@ impl Console {
         let (doc, view) = (&logs.doc, &mut logs.view);
         match command {
             Command::Back => {
+                let following = logs.stream.is_some();
                 self.views.screen = match logs.from_detail.take() {
                     Some(detail) => Screen::Detail(detail),
                     None => Screen::Table,
                 };
+                // The stream goes with the view.
+                return following.then_some(Output::StopFollow);
             }
             Command::Up => view.scroll(doc, -1, vp),
             Command::Down => view.scroll(doc, 1, vp),

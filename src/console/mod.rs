@@ -7,6 +7,7 @@
 mod actions;
 mod dialog;
 mod input;
+mod logs;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -43,6 +44,8 @@ pub enum Input {
     Outcome(Box<Outcome>),
     /// The loop saved the open logs (or failed to).
     Saved(Result<String, String>),
+    /// Lines from the Docker log stream the open logs follow.
+    LogStream(Box<crate::actions::LogStreamEvent>),
 }
 
 /// What the loop must do.
@@ -53,6 +56,18 @@ pub enum Output {
     /// Write the open log document to a file of the loop's choosing, then
     /// answer `Saved`.
     SaveLogs,
+    /// Follow this running container's log (Docker's stream), answering
+    /// `LogStream`; replaces any stream already open.
+    FollowLogs {
+        target: crate::actions::Target,
+        window: crate::actions::LogWindow,
+        stream_id: u64,
+    },
+    /// Close the log stream (the logs view closed).
+    StopFollow,
+    /// Read this evaluation's container and the Redis keys again now (an
+    /// action changed them), answering with `Observed`.
+    Reread(crate::actions::Target),
     Replay(ReplayControl),
     Quit,
 }
@@ -97,6 +112,15 @@ pub struct LogsScreen {
     /// The detail the logs were opened from, to go back to; `None`: the
     /// table.
     pub from_detail: Option<DetailView>,
+    /// The other origins that hold something (`o` switches to them).
+    pub others: Vec<LogDocument>,
+    /// The operator picked the origin shown: a richer one arriving does
+    /// not replace it.
+    pub pinned: bool,
+    /// The part of a long log read from Docker (`T` changes it).
+    pub window: crate::actions::LogWindow,
+    /// The Docker stream being followed, if any.
+    pub stream: Option<u64>,
 }
 
 /// One action confirmed on several evaluations: its answers so far.
@@ -304,6 +328,7 @@ impl Console {
             return false;
         }
         self.views.table.refresh(&self.state, now);
+        self.refresh_detail_logs(now);
         self.refresh_needed = false;
         true
     }
@@ -352,6 +377,7 @@ impl Console {
                 Vec::new()
             }
             Input::Outcome(outcome) => self.outcome(*outcome, now),
+            Input::LogStream(event) => self.log_stream(*event, now),
             Input::Saved(result) => {
                 match result {
                     Ok(path) => self.say(now, Tone::Good, format!("logs saved to {path}")),
@@ -370,16 +396,10 @@ impl Console {
         self.views.events.push(received.at, &received.observation);
         if let (Screen::Logs(logs), Observation::RedisLog(message)) =
             (&mut self.views.screen, &received.observation)
-            && logs.fetched.is_none()
             && *logs.eval_id == *message.eval_id
             && !message.is_heartbeat
         {
-            logs.doc.push_text(
-                crate::model::StreamKind::Console,
-                Some(received.at),
-                &message.content,
-            );
-            logs.view.on_new_lines(&logs.doc);
+            logs.live_message(received.at, &message.content);
         }
         self.state.apply(received.observation, received.at);
         self.refresh_needed = true;
@@ -409,17 +429,6 @@ impl Console {
             Screen::Logs(logs) => Some(logs.eval_id.clone()),
             Screen::Table => self.views.table.selected().cloned(),
         }
-    }
-
-    /// A live-buffer document for `eval_id`.
-    fn live_document(&self, eval_id: &EvalId) -> LogDocument {
-        let live = self.state.live_logs.get(eval_id);
-        let chunks = live
-            .into_iter()
-            .flat_map(|log| log.chunks())
-            .map(|chunk| (chunk.at, chunk.content.as_str()));
-        let dropped = live.map_or(0, |log| log.evicted_bytes);
-        LogDocument::from_chunks(eval_id.clone(), chunks, dropped)
     }
 }
 

@@ -13,11 +13,11 @@ use crate::model::{
 
 const T0: i64 = 1_751_763_315_000;
 
-fn t(secs: i64) -> Ts {
+pub(super) fn t(secs: i64) -> Ts {
     Ts(T0 + secs * 1000)
 }
 
-fn container(id: &str, n: u8, state: ContainerState) -> ContainerFacts {
+pub(super) fn container(id: &str, n: u8, state: ContainerState) -> ContainerFacts {
     ContainerFacts {
         container_id: format!("{n:02x}{}", "0".repeat(62)),
         eval_id: id.to_string(),
@@ -34,7 +34,7 @@ fn container(id: &str, n: u8, state: ContainerState) -> ContainerFacts {
 
 /// Three evaluations: one running, one lost (exited, held running), one
 /// already failed with its container removed.
-fn console() -> Console {
+pub(super) fn console() -> Console {
     let mut state = State::default();
     for source in [Source::Docker, Source::Redis] {
         state.apply(
@@ -92,7 +92,7 @@ fn console() -> Console {
     console
 }
 
-fn press(console: &mut Console, code: KeyCode) -> Vec<Output> {
+pub(super) fn press(console: &mut Console, code: KeyCode) -> Vec<Output> {
     let modifiers = match code {
         KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
         _ => KeyModifiers::NONE,
@@ -102,13 +102,13 @@ fn press(console: &mut Console, code: KeyCode) -> Vec<Output> {
     outputs
 }
 
-fn type_text(console: &mut Console, text: &str) {
+pub(super) fn type_text(console: &mut Console, text: &str) {
     for c in text.chars() {
         press(console, KeyCode::Char(c));
     }
 }
 
-fn select(console: &mut Console, id: &str) {
+pub(super) fn select(console: &mut Console, id: &str) {
     let page = console.page();
     assert!(console.views.table.select(id, page), "{id} is in the table");
 }
@@ -240,10 +240,11 @@ fn read_only_refuses_every_write_and_still_reads_logs() {
         let status = console.views.status.as_ref().expect("says why");
         assert!(status.text.contains("--read-only"), "{}", status.text);
     }
+    // A running container's log is followed (a read), not refused.
     let outputs = press(&mut console, KeyCode::Char('l'));
-    assert_eq!(
-        runs(&outputs),
-        [(ActionKind::FetchLogs, "eval_running".to_string())]
+    assert!(
+        matches!(&outputs[..], [Output::FollowLogs { target, .. }] if target.eval_id == "eval_running"),
+        "{outputs:?}"
     );
 }
 
@@ -383,12 +384,12 @@ fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
     console.observe(crate::sources::Received {
         at: t(2),
         observation: Observation::RedisLog(crate::model::LogMessage {
-            eval_id: "eval_running".into(),
+            eval_id: "eval_lost".into(),
             content: "live line\n".into(),
             ..Default::default()
         }),
     });
-    select(&mut console, "eval_running");
+    select(&mut console, "eval_lost");
     press(&mut console, KeyCode::Char('l'));
     let Screen::Logs(logs) = &console.views.screen else {
         panic!("the logs view is open");
@@ -402,7 +403,7 @@ fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
     };
     let outcome = Outcome::new(
         ActionKind::FetchLogs,
-        Target::new("eval_running"),
+        Target::new("eval_lost"),
         true,
         "logs from Docker".into(),
         t(62),
@@ -411,6 +412,7 @@ fn the_logs_view_opens_on_the_live_buffer_and_takes_the_fetch() {
         origin: crate::actions::LogOrigin::Docker { tty: false },
         logs: fetched,
         complete: true,
+        lines: Vec::new(),
     });
     console.update(Input::Outcome(Box::new(outcome)), t(62));
     let Screen::Logs(logs) = &console.views.screen else {
@@ -563,4 +565,33 @@ fn help_scrolls_like_every_other_view() {
     );
     press(&mut console, KeyCode::End);
     assert_eq!(console.views.help.map(|s| s.offset()), Some(40));
+}
+
+#[test]
+fn an_action_that_changed_something_rereads_its_evaluation() {
+    let mut console = console();
+    let outcome = |detail| {
+        Outcome::new(
+            ActionKind::Remove,
+            Target::new("eval_lost"),
+            true,
+            "done".into(),
+            t(60),
+        )
+        .with_detail(detail)
+    };
+    let outputs = console.update(
+        Input::Outcome(Box::new(outcome(OutcomeDetail::Remove {
+            already_gone: false,
+        }))),
+        t(60),
+    );
+    assert_eq!(outputs, [Output::Reread(Target::new("eval_lost"))]);
+    let unconfirmed = OutcomeDetail::ForceFail {
+        confirmed: false,
+        receivers: 0,
+        offer_clean: false,
+    };
+    let outputs = console.update(Input::Outcome(Box::new(outcome(unconfirmed))), t(60));
+    assert!(outputs.is_empty(), "nothing changed: {outputs:?}");
 }

@@ -8,6 +8,7 @@ mod audit;
 mod docker;
 mod logs;
 mod redis;
+mod reread;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -55,14 +56,57 @@ pub fn default_audit_file() -> Option<PathBuf> {
         .map(|dir| dir.join("evaltop").join("audit.jsonl"))
 }
 
-/// `user@host`, for the audit and the forced-failure metadata.
+/// `user@host`, for the audit and the forced-failure metadata: the user
+/// from `$USER` (or `$LOGNAME`, `$USERNAME`), else the login name of the
+/// process's uid (cron and systemd units often set none of them), else
+/// `uid N`.
 pub fn operator() -> String {
     let user = ["USER", "LOGNAME", "USERNAME"]
         .into_iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_string());
+        .or_else(login_name)
+        .unwrap_or_else(|| format!("uid {}", current_uid()));
     let host = gethostname::gethostname();
     crate::sanitize::clean_line(&format!("{}@{}", user.trim(), host.to_string_lossy()))
+}
+
+/// The operator as given (`--operator`, `EVALTOP_OPERATOR`), else as
+/// found by `operator`.
+pub fn resolve_operator(given: Option<&str>) -> String {
+    match given.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(given) => crate::sanitize::clean_line(given),
+        None => operator(),
+    }
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The login name of the process's real uid, from the password database.
+pub fn login_name() -> Option<String> {
+    let uid = current_uid();
+    let mut buf = vec![0 as libc::c_char; 1024];
+    loop {
+        // SAFETY: `pwd`, `buf` and `result` outlive the call, `buf.len()`
+        // is the buffer's true size, and `pw_name` is read only when the
+        // call filled `pwd` (result non-null), while `buf` still lives.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc =
+            unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        let name = name.to_string_lossy().trim().to_string();
+        return (!name.is_empty()).then_some(name);
+    }
 }
 
 /// What the runner needs.
@@ -230,9 +274,11 @@ impl EffectRunner {
         match effect {
             Effect::Kill { target, signal } => docker::kill(self, target, signal).await,
             Effect::Remove { target } => docker::remove(self, target).await,
-            Effect::FetchLogs { target, captured } => {
-                logs::fetch(self, link, target, captured.as_ref()).await
-            }
+            Effect::FetchLogs {
+                target,
+                captured,
+                window,
+            } => logs::fetch(self, link, target, captured.as_ref(), *window).await,
             Effect::ForceFail {
                 target,
                 payload,
@@ -240,6 +286,50 @@ impl EffectRunner {
             } => redis::force_fail(self, link, target, payload, *wait).await,
             Effect::CleanRunning { target } => redis::clean_running(self, link, target).await,
         }
+    }
+
+    /// Follows a running container's log in its own task, sending its
+    /// lines on `tx` until the container stops; abort the handle to stop
+    /// it sooner. A read: nothing is audited, and read-only allows it.
+    pub fn follow_logs(
+        &self,
+        target: crate::actions::Target,
+        window: crate::actions::LogWindow,
+        stream_id: u64,
+        tx: mpsc::Sender<crate::actions::LogStreamEvent>,
+    ) -> tokio::task::JoinHandle<()> {
+        let runner = self.clone();
+        let span = tracing::info_span!("follow-logs", eval_id = %target.eval_id);
+        tokio::spawn(
+            async move { logs::follow(&runner, &target, window, stream_id, tx).await }
+                .instrument(span),
+        )
+    }
+
+    /// Re-reads `target`'s container and the Redis keys in its own task,
+    /// sending what they say on `tx` as observations (after an action, so
+    /// that the flags follow it at once). A read: not audited.
+    pub fn reread(
+        &self,
+        target: crate::actions::Target,
+        tx: mpsc::Sender<crate::sources::Received>,
+    ) {
+        let runner = self.clone();
+        let span = tracing::info_span!("reread", eval_id = %target.eval_id);
+        tokio::spawn(
+            async move {
+                for observation in reread::reread(&runner, &target).await {
+                    if tx
+                        .send(crate::sources::Received::now(observation))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            .instrument(span),
+        );
     }
 
     /// The Docker client, connected on first use.
@@ -262,3 +352,6 @@ fn seconds(wait: Duration) -> String {
         format!("{secs:.1} s")
     }
 }
+
+#[cfg(test)]
+mod tests;

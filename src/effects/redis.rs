@@ -43,7 +43,7 @@ impl<'a> Link<'a> {
         }
     }
 
-    async fn conn(&mut self) -> Result<&mut MultiplexedConnection, EffectError> {
+    pub(super) async fn conn(&mut self) -> Result<&mut MultiplexedConnection, EffectError> {
         if let Some(detail) = &self.failed {
             return Err(EffectError::RedisConnect {
                 url: self.url.clone(),

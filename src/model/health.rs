@@ -37,10 +37,12 @@ pub enum FlagKind {
     Silent,
     TimedOut,
     Unknown,
+    NeverStarted,
+    Killed,
 }
 
 impl FlagKind {
-    pub const ALL: [FlagKind; 8] = [
+    pub const ALL: [FlagKind; 10] = [
         FlagKind::LostCompletion,
         FlagKind::Overdue,
         FlagKind::EmptyFailure,
@@ -49,6 +51,8 @@ impl FlagKind {
         FlagKind::Silent,
         FlagKind::TimedOut,
         FlagKind::Unknown,
+        FlagKind::NeverStarted,
+        FlagKind::Killed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +65,8 @@ impl FlagKind {
             FlagKind::Silent => "silent",
             FlagKind::TimedOut => "timed-out",
             FlagKind::Unknown => "unknown",
+            FlagKind::NeverStarted => "never-started",
+            FlagKind::Killed => "killed",
         }
     }
 
@@ -125,6 +131,21 @@ pub enum Flag {
         blind: Blind,
         suspected: Box<Flag>,
     },
+    /// Created, never started, for longer than the grace: the executor
+    /// failed between `create` and `start`.
+    NeverStarted {
+        created_at: Ts,
+        for_ms: i64,
+    },
+    /// evaltop's operator killed the container (K): whatever the exit
+    /// code, that is not a timeout.
+    Killed {
+        at: Ts,
+        exit_code: Option<i64>,
+        /// How far past its deadline it was killed (negative: before).
+        past_deadline_ms: Option<i64>,
+        timeout_secs: Option<u32>,
+    },
 }
 
 impl Flag {
@@ -138,6 +159,8 @@ impl Flag {
             Flag::Silent { .. } => FlagKind::Silent,
             Flag::TimedOut { .. } => FlagKind::TimedOut,
             Flag::Unknown { .. } => FlagKind::Unknown,
+            Flag::NeverStarted { .. } => FlagKind::NeverStarted,
+            Flag::Killed { .. } => FlagKind::Killed,
         }
     }
 
@@ -157,9 +180,12 @@ impl Flag {
                 Some(_) => Severity::Alarm,
                 None => Severity::Info,
             },
-            Flag::Orphan { .. } | Flag::StaleRunning | Flag::Silent { .. } => Severity::Warning,
+            Flag::Orphan { .. }
+            | Flag::StaleRunning
+            | Flag::Silent { .. }
+            | Flag::NeverStarted { .. } => Severity::Warning,
             // Not an accusation: a question that the source's return answers.
-            Flag::TimedOut { .. } | Flag::Unknown { .. } => Severity::Info,
+            Flag::TimedOut { .. } | Flag::Unknown { .. } | Flag::Killed { .. } => Severity::Info,
         }
     }
 
@@ -280,6 +306,34 @@ impl Flag {
                     suspected.reason()
                 )
             }
+            Flag::NeverStarted { created_at, for_ms } => format!(
+                "container created at {}, {} ago, and never started",
+                created_at.clock(),
+                human_duration(*for_ms)
+            ),
+            Flag::Killed {
+                at,
+                exit_code,
+                past_deadline_ms,
+                timeout_secs,
+            } => {
+                let mut text = format!("killed by evaltop at {}", at.clock());
+                if let Some(code) = exit_code {
+                    text.push_str(&format!(" (exit {code})"));
+                }
+                match (past_deadline_ms, timeout_secs) {
+                    (Some(past), Some(timeout)) if *past > 0 => text.push_str(&format!(
+                        ", {} past its {timeout}s timeout",
+                        human_duration(*past)
+                    )),
+                    (Some(past), Some(timeout)) => text.push_str(&format!(
+                        ", {} before its {timeout}s timeout",
+                        human_duration(-*past)
+                    )),
+                    _ => {}
+                }
+                text
+            }
         }
     }
 }
@@ -366,6 +420,14 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                 over_ms: now.since(deadline),
                 timeout_secs: docker.timeout_secs.unwrap_or_default(),
             });
+        }
+
+        if state == Some(ContainerState::Created) && !terminal {
+            let created_at = docker.created_at.unwrap_or(docker.first_seen);
+            let for_ms = now.since(created_at);
+            if for_ms > ctx.grace_ms {
+                flags.push(Flag::NeverStarted { created_at, for_ms });
+            }
         }
 
         let ended_at = docker.ended_at().or_else(|| {
@@ -538,6 +600,17 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
 
 fn timed_out(record: &EvalRecord) -> Option<Flag> {
     let timeout_secs = record.timeout_secs();
+    if let Some(killed_at) = record.killed_by_evaltop {
+        let docker = record.docker.as_ref();
+        let at = docker.and_then(|d| d.finished_at).unwrap_or(killed_at);
+        let deadline = docker.and_then(|d| d.deadline());
+        return Some(Flag::Killed {
+            at,
+            exit_code: record.exit_code(),
+            past_deadline_ms: deadline.map(|d| at.since(d)),
+            timeout_secs,
+        });
+    }
     if record.redis.status == Some(Status::Timeout) {
         return Some(Flag::TimedOut {
             exit_code: record.exit_code(),

@@ -123,6 +123,11 @@ impl State {
                     docker.last_live_at = Some(docker.last_live_at.map_or(at, |l| l.min(at)));
                 }
             }
+            Observation::Killed { eval_id, .. } => {
+                if let Some(record) = self.evals.get_mut(eval_id.as_str()) {
+                    record.killed_by_evaltop.get_or_insert(now);
+                }
+            }
         }
     }
 

@@ -305,6 +305,15 @@ impl CapturedLogs {
     }
 }
 
+/// One line of a container's output as Docker timestamps it (`at` is
+/// `None` when the line came without Docker's time), sanitised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimedLine {
+    pub stream: StreamKind,
+    pub at: Option<Ts>,
+    pub text: String,
+}
+
 /// A status message from `evaluation:{status}`, decoded tolerantly.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusMessage {
@@ -464,5 +473,12 @@ pub enum Observation {
         /// One of the changes, e.g. "abc123 exited, no die event".
         example: String,
         consistent_at: Option<Ts>,
+    },
+    /// evaltop's operator killed the container (the kill action's
+    /// outcome): its death is the operator's doing, not a timeout.
+    Killed {
+        eval_id: String,
+        container_id: String,
+        signal: String,
     },
 }

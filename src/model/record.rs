@@ -237,6 +237,9 @@ pub struct EvalRecord {
     /// Logs read from Docker at the container's death; kept because the
     /// executor may remove the container within milliseconds.
     pub captured_logs: Option<Box<CapturedLogs>>,
+    /// When evaltop's operator killed the container (K): its death is
+    /// then not a timeout.
+    pub killed_by_evaltop: Option<Ts>,
     pub timeline: Timeline,
     pub first_seen: Ts,
     pub last_change: Ts,

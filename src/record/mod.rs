@@ -12,7 +12,7 @@ mod writer;
 
 pub use format::{FORMAT_NAME, FORMAT_VERSION, Header, Line, RecordedSettings, RecordedSources};
 pub use reader::{LineProblem, RecordError, Recording, parse, read};
-pub use replay::{Player, Replay, ReplayCommand, Seek, Speed, parse_at, state_at};
+pub use replay::{Player, Replay, ReplayCommand, Seek, Speed, first_alarm, parse_at, state_at};
 pub use writer::{CLOCK_TICK, RecordHandle, RecordStatus, Recorder, tee, write_events};
 
 /// The recording shipped for `evaltop demo` (made by examples/make_demo/).

@@ -224,6 +224,40 @@ fn apply(state: &mut State, recording: &Recording, range: Range<usize>) {
     }
 }
 
+/// Where a demo starts, so that a newcomer sees the incident at once: the
+/// first moment at which as many evaluations carry a warning or an alarm
+/// as ever do in the recording (checked each second). `None` when nothing
+/// is ever flagged.
+pub fn first_alarm(recording: &Recording, settings: Settings) -> Option<Ts> {
+    use crate::model::{HealthContext, Severity, assess};
+    let mut player = Player::new(recording);
+    let mut state = State::new(settings);
+    let mut best: Option<(usize, Ts)> = None;
+    loop {
+        let now = player.cursor();
+        let ctx = HealthContext::of(&state, now);
+        let flagged = state
+            .evals
+            .values()
+            .filter(|record| {
+                assess(record, &ctx)
+                    .iter()
+                    .any(|f| f.severity() >= Severity::Warning)
+            })
+            .count();
+        if flagged > best.map_or(0, |(n, _)| n) {
+            best = Some((flagged, now));
+        }
+        if now >= player.end() {
+            return best.map(|(_, at)| at);
+        }
+        let range = match player.seek(now.plus_millis(1_000)) {
+            Seek::Forward(range) | Seek::Restart(range) => range,
+        };
+        apply(&mut state, recording, range);
+    }
+}
+
 /// A moment of a recording as given to `check --at`: RFC 3339
 /// (`2025-07-06T00:56:40Z`), an offset from the start (`+90s`, `+1m30s`)
 /// or from the end (`-10s`), or `start` / `end`.

@@ -559,3 +559,36 @@ async fn events_write_clock_lines_while_quiet_and_end_with_the_input() {
         );
     }
 }
+
+#[test]
+fn the_demo_starts_where_its_incident_is_fullest() {
+    use crate::model::{HealthContext, Severity, State, assess};
+    let recording = crate::record::demo().expect("the shipped demo");
+    let settings = recording.settings();
+    let flagged = |at: Ts| {
+        let state: State = crate::record::state_at(&recording, settings.clone(), Some(at));
+        let ctx = HealthContext::of(&state, at);
+        state
+            .evals
+            .values()
+            .filter(|r| {
+                assess(r, &ctx)
+                    .iter()
+                    .any(|f| f.severity() >= Severity::Warning)
+            })
+            .count()
+    };
+    let at = crate::record::first_alarm(&recording, settings.clone()).expect("the demo alarms");
+    let most = flagged(at);
+    assert!(most >= 2, "the incident, not one flag: {most} at {at}");
+    assert!(
+        flagged(at.plus_millis(-1_000)) < most,
+        "the first second with that many"
+    );
+    let mut t = recording.start();
+    while t <= recording.end {
+        assert!(flagged(t) <= most, "no moment shows more");
+        t = t.plus_millis(1_000);
+    }
+    assert!(at < recording.end, "it plays on from there");
+}

@@ -677,7 +677,7 @@ proptest! {
             d.draw("logs")?;
             let logs = captured(case.typed.as_bytes(), false);
             let outcome = Outcome::new(ActionKind::FetchLogs, Target::new(&id), true, "logs".into(), now)
-                .with_detail(OutcomeDetail::Logs { origin: LogOrigin::Docker { tty: false }, logs, complete: true });
+                .with_detail(OutcomeDetail::Logs { origin: LogOrigin::Docker { tty: false }, logs, complete: true, lines: Vec::new() });
             d.console.update(Input::Outcome(Box::new(outcome)), now);
             d.key(KeyCode::Char('/'));
             d.typed(&case.typed);

@@ -19,8 +19,9 @@ use crate::view::detail_view::{
     DetailView, Fact, Tone, actions, advice, docker_facts, evidence, phase_duration, phases,
     redis_facts, timeline,
 };
+use crate::view::log_excerpt::LogExcerpt;
 use crate::view::log_view::{Rows, width};
-use crate::view::shown_status;
+use crate::view::status_label;
 
 /// The status line's hints on this view (the actions have a line of
 /// their own, with what applies now).
@@ -114,7 +115,7 @@ fn owned(text: &str) -> String {
 
 fn title_line(id: &str, record: &EvalRecord, flags: &[Flag]) -> Line<'static> {
     let mut spans = vec![Span::styled(owned(id), theme::title())];
-    let status = shown_status(record).map_or("no status", |s| s.name());
+    let status = status_label(record).unwrap_or_else(|| "no status".to_string());
     spans.push(Span::raw(format!(" · {status}")));
     if let Some(state) = record.container_state() {
         spans.push(Span::raw(format!(" · container {}", state.name())));
@@ -291,6 +292,7 @@ fn body_lines(cols: u16, screen: &DetailScreen<'_>) -> Vec<Line<'static>> {
 fn flag_lines(out: &mut Vec<Line<'static>>, cols: usize, screen: &DetailScreen<'_>) {
     let (record, flags, now) = (screen.record, screen.flags, screen.now);
     out.push(heading("Flags"));
+    let mut logs = screen.view.logs.as_ref();
     if flags.is_empty() {
         out.push(Line::from(Span::styled(
             "  none: nothing looks wrong",
@@ -311,6 +313,38 @@ fn flag_lines(out: &mut Vec<Line<'static>>, cols: usize, screen: &DetailScreen<'
         }
         let advice = screen.keys.expand(Context::Detail, advice(flag));
         indented(out, "  → ", &advice, cols, theme::dim());
+        // Once, under the first flag that is about lost output.
+        if matches!(
+            flag,
+            Flag::LostCompletion { .. } | Flag::EmptyFailure { .. }
+        ) && let Some(excerpt) = logs.take()
+        {
+            excerpt_lines(out, cols, excerpt);
+        }
+    }
+}
+
+fn excerpt_lines(out: &mut Vec<Line<'static>>, cols: usize, excerpt: &LogExcerpt) {
+    let title = if excerpt.lines.is_empty() {
+        format!("logs: {}", excerpt.origin)
+    } else {
+        format!(
+            "last {} lines, from {}{}:",
+            excerpt.lines.len(),
+            excerpt.origin,
+            if excerpt.earlier > 0 {
+                format!(" ({} earlier)", excerpt.earlier)
+            } else {
+                String::new()
+            }
+        )
+    };
+    indented(out, "  ", &title, cols, theme::title());
+    for line in &excerpt.lines {
+        out.push(Line::from(vec![
+            Span::styled("  │ ", theme::dim()),
+            Span::raw(fit(&owned(line), cols.saturating_sub(4))),
+        ]));
     }
 }
 

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{safe, theme};
+use crate::model::state::Rejections;
 use crate::view::{EventLine, EventLog};
 
 /// Below this width the time loses its milliseconds and ids their head.
@@ -47,6 +48,73 @@ pub(super) fn render(log: &EventLog, selected: Option<&str>, area: Rect, buf: &m
     let pad = usize::from(body.height).saturating_sub(lines.len());
     let lines: Vec<Line<'_>> = std::iter::repeat_n(Line::default(), pad)
         .chain(lines)
+        .collect();
+    Paragraph::new(lines).render(body, buf);
+}
+
+/// The rejected payloads instead of the events: how many in all and per
+/// channel in the title, then the recent ones, newest at the bottom, each
+/// with its time, source, channel and reason.
+pub(super) fn render_rejected(rejected: &Rejections, area: Rect, buf: &mut Buffer) {
+    if area.is_empty() {
+        return;
+    }
+    let mut channels: Vec<(&String, &u64)> = rejected.by_channel.iter().collect();
+    channels.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let per_channel: Vec<String> = channels
+        .iter()
+        .map(|(channel, n)| format!("{} {n}", safe(channel)))
+        .collect();
+    let mut spans = vec![
+        Span::styled("─ rejected payloads ", theme::title()),
+        Span::styled(format!("{} in all", rejected.total), theme::alarm()),
+    ];
+    if !per_channel.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {}", per_channel.join(" · ")),
+            theme::dim(),
+        ));
+    }
+    spans.push(Span::styled(" · R: events ", theme::dim()));
+    let used: usize = spans.iter().map(Span::width).sum();
+    spans.push(Span::styled(
+        "─".repeat(usize::from(area.width).saturating_sub(used)),
+        theme::dim(),
+    ));
+    Paragraph::new(Line::from(spans)).render(Rect { height: 1, ..area }, buf);
+    let body = Rect {
+        y: area.y + 1,
+        height: crate::layout::events_body_height(area),
+        ..area
+    };
+    if body.is_empty() {
+        return;
+    }
+    if rejected.recent.is_empty() {
+        Paragraph::new(Span::styled("no payload rejected", theme::good())).render(body, buf);
+        return;
+    }
+    let wide = area.width >= WIDE;
+    let height = usize::from(body.height);
+    let skip = rejected.recent.len().saturating_sub(height);
+    let lines: Vec<Line<'_>> = rejected
+        .recent
+        .iter()
+        .skip(skip)
+        .map(|(at, rejection)| {
+            let mut clock = at.clock();
+            if !wide {
+                clock.truncate(8);
+            }
+            Line::from(vec![
+                Span::styled(clock, theme::dim()),
+                Span::raw(" "),
+                Span::styled(format!("{:<6} ", rejection.source.name()), theme::dim()),
+                Span::styled(safe(&rejection.channel), theme::title()),
+                Span::raw(": "),
+                Span::raw(safe(&rejection.reason)),
+            ])
+        })
         .collect();
     Paragraph::new(lines).render(body, buf);
 }

@@ -279,6 +279,8 @@ fn short_name(quick: QuickView) -> &'static str {
             FlagKind::Silent => "silent",
             FlagKind::TimedOut => "t/o",
             FlagKind::Unknown => "unk",
+            FlagKind::NeverStarted => "n/s",
+            FlagKind::Killed => "kill",
         },
     }
 }

@@ -23,6 +23,8 @@ pub const HINTS: &[Command] = &[
     Command::ToggleFollow,
     Command::ToggleWrap,
     Command::ToggleTimestamps,
+    Command::LogOrigin,
+    Command::LogWindow,
     Command::Search,
     Command::NextMatch,
     Command::PrevMatch,
@@ -36,11 +38,18 @@ pub const HINTS: &[Command] = &[
 
 /// Every match on screen.
 pub fn match_style() -> Style {
+    if theme::no_color() {
+        return Style::new().add_modifier(Modifier::REVERSED);
+    }
     Style::new().fg(Color::Black).bg(Color::Yellow)
 }
 
 /// The match `n`/`N` moved to.
 pub fn current_match_style() -> Style {
+    if theme::no_color() {
+        return Style::new()
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD | Modifier::UNDERLINED);
+    }
     Style::new()
         .fg(Color::Black)
         .bg(Color::LightMagenta)
@@ -49,6 +58,7 @@ pub fn current_match_style() -> Style {
 
 fn marker_style(stream: StreamKind) -> Style {
     match stream {
+        StreamKind::Stderr if theme::no_color() => Style::new().add_modifier(Modifier::BOLD),
         StreamKind::Stderr => Style::new().fg(Color::Magenta),
         StreamKind::Stdout | StreamKind::Console => theme::dim(),
     }

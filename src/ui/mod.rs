@@ -73,7 +73,11 @@ pub fn draw_with(
     filter_bar::render(table, areas.filter, buf);
     table::render(state, table, panes, now, areas.table, buf);
     if let Some(log) = panes.events {
-        events::render(log, table.selected().map(|id| &**id), areas.events, buf);
+        if log.rejected_only {
+            events::render_rejected(&state.rejected, areas.events, buf);
+        } else {
+            events::render(log, table.selected().map(|id| &**id), areas.events, buf);
+        }
     }
     footer::render(table, &panes.keys, areas.footer, buf);
 }

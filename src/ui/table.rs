@@ -13,9 +13,9 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Widget};
 
 use super::{safe, theme};
-use crate::model::{EvalRecord, Flag, State, Status, Ts, human_duration};
+use crate::model::{EvalRecord, Flag, State, Ts, human_duration};
 use crate::view::sort::runtime_ms;
-use crate::view::{Column, Row, TableView, shown_status};
+use crate::view::{Column, Row, TableView, status_label};
 
 const DASH: &str = "—";
 /// Before the id of a row marked for an action.
@@ -48,8 +48,8 @@ fn cap(column: Column) -> u16 {
         Column::Age => 6,
         Column::Runtime => 14,
         Column::Exit => 5,
-        // "lost-completion", the longest name.
-        Column::Flags => 15,
+        // "! lost-completion": the glyph and the longest name.
+        Column::Flags => 17,
     }
 }
 
@@ -229,9 +229,7 @@ fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: T
     let plain = |text: Cow<'a, str>| (text, None);
     match column {
         Column::Id => plain(safe(&row.id)),
-        Column::Status => plain(Cow::Borrowed(
-            shown_status(record).map_or(DASH, Status::name),
-        )),
+        Column::Status => plain(status_label(record).map_or(Cow::Borrowed(DASH), Cow::Owned)),
         Column::Container => plain(Cow::Borrowed(
             record.container_state().map_or(DASH, |s| s.name()),
         )),
@@ -247,7 +245,16 @@ fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: T
         },
         Column::Flags => {
             let names: Vec<_> = row.flags.iter().map(Flag::label).collect();
-            plain(Cow::Owned(names.join(", ")))
+            // The most severe flag's glyph first: severity reads without
+            // colour.
+            match row.flags.first() {
+                Some(top) => plain(Cow::Owned(format!(
+                    "{} {}",
+                    theme::severity_glyph(top.severity()),
+                    names.join(", ")
+                ))),
+                None => plain(Cow::Borrowed("")),
+            }
         }
     }
 }

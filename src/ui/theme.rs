@@ -48,8 +48,38 @@ pub fn set_palette(colors: &BTreeMap<String, String>) {
     let _ = PALETTE.set(palette);
 }
 
+/// Under `NO_COLOR` (set and not empty, as no-color.org says), every
+/// colour of meaning is the terminal's own: severity then reads from the
+/// glyphs and the words alone.
+pub const NO_PALETTE: Palette = Palette {
+    alarm: Color::Reset,
+    warning: Color::Reset,
+    info: Color::Reset,
+    good: Color::Reset,
+};
+
+static NO_COLOR: OnceLock<bool> = OnceLock::new();
+
+/// `NO_COLOR` is set (read once).
+pub fn no_color() -> bool {
+    *NO_COLOR.get_or_init(|| std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()))
+}
+
 pub fn palette() -> Palette {
+    if no_color() {
+        return NO_PALETTE;
+    }
     PALETTE.get().copied().unwrap_or(DEFAULT_PALETTE)
+}
+
+/// A severity as a glyph, so that it reads without colour: `!` alarm,
+/// `~` warning, `i` info (ASCII: one column in every terminal and locale).
+pub fn severity_glyph(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Alarm => "!",
+        Severity::Warning => "~",
+        Severity::Info => "i",
+    }
 }
 
 pub fn severity_color(severity: Severity) -> Color {

@@ -5,17 +5,21 @@
 
 use super::scroll::Scroll;
 use crate::keymap::Command;
-use crate::model::health::OrphanKind;
 use crate::model::{
     ContainerAction, ContainerState, EvalId, EvalRecord, Flag, Happening, Source, Status, Ts,
     human_duration, short_container_id,
 };
+
+pub use super::advice::advice;
 
 /// The detail view of one evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DetailView {
     pub eval_id: EvalId,
     pub scroll: Scroll,
+    /// The last lines of the best log evidence, shown under a lost
+    /// completion or an empty failure; the console keeps it current.
+    pub logs: Option<crate::view::log_excerpt::LogExcerpt>,
 }
 
 impl DetailView {
@@ -23,6 +27,7 @@ impl DetailView {
         DetailView {
             eval_id,
             scroll: Scroll::default(),
+            logs: None,
         }
     }
 }
@@ -207,71 +212,6 @@ pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
         .collect()
 }
 
-/// What a flag means and what to do about it; `{kill}` and the like name
-/// a command, for the keymap in force to fill in its key.
-pub fn advice(flag: &Flag) -> &'static str {
-    match flag {
-        Flag::LostCompletion { .. } => {
-            "The container ended but the executor never published its completion, so the \
-             evaluation stays running forever. Force it failed ({force_failed}) with the logs captured at \
-             death, then remove the container ({remove})."
-        }
-        Flag::Overdue { .. } => {
-            "The executor should have stopped this container at its deadline; it may have \
-             crashed or restarted. Kill the container ({kill}); if no failure is published then, \
-             force it failed ({force_failed})."
-        }
-        Flag::EmptyFailure {
-            evidence: Some(_), ..
-        } => {
-            "The completion carried neither output nor error, yet the evaluation printed: its \
-             logs were lost, most likely because the container was removed before they were \
-             read. Open the logs ({logs}) to recover them from Docker or Redis while they last."
-        }
-        Flag::EmptyFailure { evidence: None, .. } => {
-            "Nothing shows that it printed anything (sys.exit(3) does this): most likely a \
-             genuine silent failure. Nothing to do."
-        }
-        Flag::Orphan { kind, .. } => match kind {
-            OrphanKind::RunningAfterTerminal => {
-                "The evaluation is over but its container still runs and holds resources. Kill \
-                 it ({kill}), then remove it ({remove})."
-            }
-            OrphanKind::NotRemoved => {
-                "The executor removes each container after publishing the completion; this one \
-                 was left behind. Save its logs ({logs}) if needed, then remove it ({remove})."
-            }
-            OrphanKind::UnknownToRedis => {
-                "A container runs that Redis has no trace of: a lost submission, or another \
-                 deployment on this engine. Check its labels; kill it ({kill}) if it should not run."
-            }
-            OrphanKind::ExitedUnaccounted => {
-                "Whether its completion was published while evaltop was not watching Redis is \
-                 unknown. If the durable record does not show it finished, force it failed ({force_failed}); \
-                 then remove the container ({remove})."
-            }
-        },
-        Flag::StaleRunning => {
-            "Leftover state: the running key expired and the container is gone, but the id was \
-             never taken out of running_evaluations. Force it failed ({force_failed}) so that the storage \
-             worker clears it."
-        }
-        Flag::Silent { .. } => {
-            "A healthy executor sends a heartbeat every 30 s; none came. The executor may be \
-             stuck or gone: check it, and the logs ({logs})."
-        }
-        Flag::TimedOut { .. } => {
-            "It ran to its time limit and was stopped, as code that does not finish is. Nothing \
-             to do."
-        }
-        Flag::Unknown { .. } => {
-            "What would prove this fell while a source was blind (disconnected, not answering, \
-             or not read again yet). evaltop decides as soon as the source is back and read \
-             in full; act on it only if the source stays away."
-        }
-    }
-}
-
 /// Facts from the record that back a flag, beyond what its reason says.
 pub fn evidence(flag: &Flag, record: &EvalRecord, now: Ts) -> Vec<String> {
     let redis = &record.redis;
@@ -339,6 +279,24 @@ pub fn evidence(flag: &Flag, record: &EvalRecord, now: Ts) -> Vec<String> {
         }
         // The evidence of the suspicion is kept, as it would be shown.
         Flag::Unknown { suspected, .. } => out = evidence(suspected, record, now),
+        Flag::NeverStarted { .. } => {
+            if let Some(executor) = record.executor() {
+                out.push(format!("executor {executor}"));
+            }
+            if let Some(docker) = docker {
+                out.push(format!(
+                    "container {} created, not started",
+                    short_container_id(&docker.container_id)
+                ));
+            }
+            held(&mut out);
+        }
+        Flag::Killed { .. } => {
+            if let Some(at) = record.killed_by_evaltop {
+                out.push(format!("evaltop's kill answered {}", clock_ago(at, now)));
+            }
+            held(&mut out);
+        }
     }
     out
 }

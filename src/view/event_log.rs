@@ -38,6 +38,9 @@ pub struct EventLog {
     scroll: usize,
     /// Lines pushed since the start, evicted ones included.
     pushed: u64,
+    /// The pane lists the rejected payloads (channel and reason) instead
+    /// of the events.
+    pub rejected_only: bool,
 }
 
 impl Default for EventLog {
@@ -53,6 +56,7 @@ impl EventLog {
             capacity: capacity.max(1),
             scroll: 0,
             pushed: 0,
+            rejected_only: false,
         }
     }
 
@@ -68,6 +72,12 @@ impl EventLog {
             return;
         }
         let (source, eval_id, what, tone) = summarise(observation);
+        // The pane has a column for the source: the summary does not say
+        // it again.
+        let what = match what.strip_prefix(source.name()) {
+            Some(rest) if rest.starts_with(' ') => rest.trim_start().to_string(),
+            Some(_) | None => what,
+        };
         let eval_id = eval_id.filter(|id| !id.is_empty()).map(|id| {
             if id.chars().any(char::is_control) {
                 EvalId::from(clean_line(id))
@@ -131,12 +141,11 @@ impl EventLog {
         self.scroll == 0
     }
 
-    /// Towards older lines.
-    pub fn scroll_up(&mut self, lines: usize) {
-        self.scroll = self
-            .scroll
-            .saturating_add(lines)
-            .min(self.lines.len().saturating_sub(1));
+    /// Towards older lines, no further than a pane of `height` lines full
+    /// of the oldest: never past the first line into a blank pane.
+    pub fn scroll_up(&mut self, lines: usize, height: usize) {
+        let max = self.lines.len().saturating_sub(height.max(1));
+        self.scroll = self.scroll.saturating_add(lines).min(max);
     }
 
     /// Towards newer lines; reaching the newest resumes following.
@@ -150,8 +159,11 @@ impl EventLog {
 
     /// The lines that fill `height` rows at the current scroll position,
     /// oldest first, ending `scroll` lines before the newest.
+    /// A pane that grew, or lines the ring let go, never leave it part
+    /// blank: the scroll stops where the oldest line is at the top.
     pub fn window(&self, height: usize) -> impl Iterator<Item = &EventLine> {
-        let end = self.lines.len().saturating_sub(self.scroll);
+        let scroll = self.scroll.min(self.lines.len().saturating_sub(height));
+        let end = self.lines.len().saturating_sub(scroll);
         let start = end.saturating_sub(height);
         self.lines.range(start..end)
     }
@@ -313,6 +325,15 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 "docker event stream missed {missed} changes (e.g. {example}): restarting it"
             );
             (Source::Docker, None, what, alarm)
+        }
+        Observation::Killed {
+            eval_id,
+            container_id,
+            signal,
+        } => {
+            let short = crate::model::short_container_id(container_id);
+            let what = format!("evaltop killed container {short} ({signal})");
+            (Source::Evaltop, Some(eval_id), what, None)
         }
     }
 }

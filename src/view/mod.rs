@@ -3,6 +3,7 @@
 //! selection and scroll offset are. Pure UI state: no IO, no clock reads,
 //! no ratatui types.
 
+mod advice;
 pub mod column;
 mod counts;
 pub mod detail_view;
@@ -10,6 +11,7 @@ pub mod event_log;
 pub mod filter;
 mod finding;
 mod input;
+pub mod log_excerpt;
 pub mod log_view;
 pub mod quick;
 pub mod scroll;
@@ -63,9 +65,60 @@ impl Row {
 }
 
 /// The status a row shows: the one the merge rules let stand, else the one
-/// the storage worker confirmed (when the event itself was missed).
+/// the storage worker confirmed (when the event itself was missed), else
+/// what the keys hold (a start after the messages went by).
 pub fn shown_status(record: &EvalRecord) -> Option<Status> {
-    record.redis.status.or(record.redis.storage_status)
+    status_with_origin(record).map(|(status, _)| status)
+}
+
+/// Where a shown status came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusOrigin {
+    /// A message on `evaluation:{status}`.
+    Channel,
+    /// The storage worker's confirmation.
+    Storage,
+    /// `running_evaluations`, `eval:{id}:running` or `pending:{id}`.
+    Keys,
+}
+
+impl StatusOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusOrigin::Channel => "channel",
+            StatusOrigin::Storage => "storage",
+            StatusOrigin::Keys => "keys",
+        }
+    }
+}
+
+/// The shown status and where it came from.
+pub fn status_with_origin(record: &EvalRecord) -> Option<(Status, StatusOrigin)> {
+    let redis = &record.redis;
+    if let Some(status) = redis.status {
+        return Some((status, StatusOrigin::Channel));
+    }
+    if let Some(status) = redis.storage_status {
+        return Some((status, StatusOrigin::Storage));
+    }
+    if redis.in_running_set || redis.running_key.is_some() {
+        return Some((Status::Running, StatusOrigin::Keys));
+    }
+    redis
+        .pending
+        .as_deref()
+        .and_then(Status::parse)
+        .or(redis.pending.as_ref().map(|_| Status::Queued))
+        .map(|status| (status, StatusOrigin::Keys))
+}
+
+/// The status as the table shows it: `running`, or `running·key` when only
+/// the keys say so.
+pub fn status_label(record: &EvalRecord) -> Option<String> {
+    status_with_origin(record).map(|(status, origin)| match origin {
+        StatusOrigin::Keys => format!("{}·key", status.name()),
+        StatusOrigin::Channel | StatusOrigin::Storage => status.name().to_string(),
+    })
 }
 
 /// The rows in display order, the selection and the scroll offset.

@@ -6,9 +6,9 @@ use crate::model::{Flag, FlagKind};
 use super::Counts;
 
 /// What the number keys select: 1 all, 2 flagged, then one per flag kind in
-/// `FlagKind::ALL` order (3 lost-completion ... 9 timed-out). `unknown`, the
-/// last kind, has no number key (the typed filter `flag:unknown` finds it):
-/// there are nine keys.
+/// `FlagKind::ALL` order (3 lost-completion ... 9 timed-out). The kinds
+/// after those (`unknown`, `never-started`, `killed`) have no number key
+/// (the typed filter, e.g. `flag:unknown`, finds them): there are nine keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum QuickView {
     #[default]

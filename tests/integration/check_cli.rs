@@ -177,3 +177,26 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     dir
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_only_start_reports_the_status_the_keys_hold() {
+    let redis = RedisServer::start();
+    let docker = crate::support::docker::docker().await;
+    let image = crate::support::docker::TestImage::import(&docker).await;
+    let executor = unique_executor();
+    let eval_id = crate::support::docker::unique_eval_id();
+    let spec = crate::support::docker::ContainerSpec::new(&eval_id, &executor, "sleep 30");
+    let container = crate::support::docker::TestContainer::start(&docker, &image, &spec).await;
+    // The messages went by before evaltop started: only the keys remain.
+    crate::support::platform::mark_running(&redis, &eval_id, &executor, &container.id, 30).await;
+    let run = check_json(&redis.url(), &["--executor", &executor]).await;
+    let eval = run.json["evaluations"]
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .find(|e| e["eval_id"] == eval_id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{eval_id} reported: {}", run.json));
+    assert_eq!(eval["status"], "running", "{eval}");
+    assert_eq!(eval["status_source"], "keys", "{eval}");
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use evaltop::actions::{Effect, LogOrigin, OutcomeDetail};
+use evaltop::actions::{Effect, LogOrigin, LogWindow, OutcomeDetail};
 use evaltop::effects::{EffectConfig, EffectRunner};
 use evaltop::model::{CapturedLogs, Ts};
 
@@ -109,12 +109,27 @@ async fn logs_of_an_exited_container_keep_stdout_and_stderr_apart() {
 
     let outcome = runner(&redis, &dir).run(fetch_logs(&container)).await;
     assert!(outcome.ok, "{outcome:?}");
-    assert_eq!(outcome.summary, "logs from Docker: stdout and stderr apart");
+    assert_eq!(
+        outcome.summary,
+        "logs from Docker: stdout and stderr apart, last 5000 lines"
+    );
     let (origin, logs, complete) = logs_of(&outcome);
     assert_eq!(origin, &LogOrigin::Docker { tty: false });
     assert_eq!(logs.stdout, "out-line\n");
     assert_eq!(logs.stderr, "err-line\n", "sanitised as it entered");
     assert!(complete);
+    // Each line with Docker's own time, not a placeholder.
+    let OutcomeDetail::Logs { lines, .. } = &outcome.detail else {
+        panic!("logs");
+    };
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let now = evaltop::model::Ts::now();
+    for line in lines {
+        let at = line
+            .at
+            .unwrap_or_else(|| panic!("Docker's time on {line:?}"));
+        assert!((now.millis() - at.millis()).abs() < 120_000, "{line:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,7 +142,7 @@ async fn logs_of_a_tty_container_are_one_console_stream() {
     assert!(outcome.ok, "{outcome:?}");
     assert_eq!(
         outcome.summary,
-        "logs from Docker: single console stream (TTY)"
+        "logs from Docker: single console stream (TTY), last 5000 lines"
     );
     let (origin, logs, _) = logs_of(&outcome);
     assert_eq!(origin, &LogOrigin::Docker { tty: true });
@@ -147,6 +162,7 @@ async fn logs_of_a_removed_container_fall_back_to_the_captured_copy_then_the_lat
     let fetch = |captured: Option<CapturedLogs>| Effect::FetchLogs {
         target: target(&container),
         captured,
+        window: LogWindow::default(),
     };
     let outcome = runner.run(fetch(None)).await;
     assert!(!outcome.ok);

@@ -5,6 +5,7 @@ mod support;
 
 mod check_cli;
 mod docker_source;
+mod drivers;
 mod effects_docker;
 mod effects_redis;
 mod liveness;
@@ -12,3 +13,5 @@ mod record;
 mod redis_source;
 mod scenarios;
 mod tui_e2e;
+mod tui_flags;
+mod tui_logs;

@@ -2,7 +2,6 @@
 //! engine and a real redis-server: keys in, the screen read back, as an
 //! operator would see it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::docker::{
@@ -10,97 +9,7 @@ use crate::support::docker::{
 };
 use crate::support::platform::mark_running;
 use crate::support::redis::RedisServer;
-
-const SCREEN_WITHIN: Duration = Duration::from_secs(30);
-
-/// A tmux server of this test's own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("evaltop-test-{}", random_hex()),
-            session: "evaltop".to_string(),
-        };
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            &tmux.session,
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            command,
-        ]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs (scripts/test installs it)");
-        assert!(
-            output.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Types keys; names such as Enter and Escape are tmux's.
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", &self.session, key]);
-        }
-    }
-
-    /// Types text literally.
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", &self.session, "-l", text]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", &self.session])
-    }
-
-    /// Waits until the screen holds every one of `texts`; returns it.
-    fn wait_for(&self, texts: &[&str]) -> String {
-        let deadline = Instant::now() + SCREEN_WITHIN;
-        loop {
-            let screen = self.screen();
-            if texts.iter().all(|t| screen.contains(t)) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never showed {texts:?}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "has-session", "-t", &self.session])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // Ends the server and, with it, evaltop if it still runs.
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+use crate::support::tmux::Tmux;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_goes_from_the_flag_to_the_evidence() {

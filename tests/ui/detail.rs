@@ -197,3 +197,31 @@ fn detail_says_when_the_timeline_dropped_entries() {
     assert!(buf[(x, y)].modifier.contains(Modifier::DIM));
     assert!(!line(&buf, y).contains("+"), "{}", line(&buf, y));
 }
+
+#[test]
+fn a_lost_completion_shows_the_last_lines_of_its_logs_inline() {
+    let state = lost_completion();
+    let mut view = DetailView::new(Arc::from(ID));
+    view.logs = evaltop::view::log_excerpt::excerpt(record(&state), state.live_logs.get(ID), NOW);
+    let buf = detail(&state, &view, 110, 60);
+    let (_, y_advice) = find(&buf, "Force it failed (F)");
+    let (x, y_title) = find(&buf, "last 4 lines, from the copy captured at death, ");
+    assert!(
+        y_title > y_advice && x == 2,
+        "under the flag:\n{}",
+        text(&buf)
+    );
+    for (i, want) in ["Before error", "Traceback (most recent call last):"]
+        .iter()
+        .enumerate()
+    {
+        let row = line(&buf, y_title + 1 + i as u16);
+        assert_eq!(row.trim_end(), format!("  │ {want}"), "{}", text(&buf));
+    }
+    let (_, y_last) = find(&buf, "ZeroDivisionError: division by zero");
+    assert_eq!(y_last, y_title + 4);
+    // Without an excerpt (the renderer only reads what the console set),
+    // nothing is invented.
+    let buf = detail(&state, &DetailView::new(Arc::from(ID)), 110, 60);
+    assert!(!text(&buf).contains("last 4 lines"));
+}

@@ -318,15 +318,15 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     assert!((20..59).all(|x| buf[(x, footer - 1)].fg == Color::Red));
     assert_eq!(
         line(&buf, footer - 2).trim_end(),
-        format!("00:56:20.000 redis  {QUIET} redis evaluation:failed exit=3")
+        format!("00:56:20.000 redis  {QUIET} evaluation:failed exit=3")
     );
     assert!(
-        line(&buf, footer - 5).contains(&format!("{EMPTY} docker die exit=1")),
+        line(&buf, footer - 5).contains(&format!("docker {EMPTY} die exit=1")),
         "{screen}"
     );
     // The selected evaluation's lines are bold; the others are not.
     assert_eq!(view.selected().map(|id| &**id), Some(EMPTY));
-    let x = find(&buf, &format!("{EMPTY} docker die")).0;
+    let x = find(&buf, &format!("{EMPTY} die")).0;
     assert!(buf[(x, footer - 5)].modifier.contains(Modifier::BOLD));
     assert!(!buf[(x, footer - 2)].modifier.contains(Modifier::BOLD));
     let page = events_page_size(buf.area, &view);
@@ -337,12 +337,12 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
         usize::from(title - 6)
     );
 
-    log.scroll_up(2);
+    log.scroll_up(2, page);
     let panes = with_events(&log);
     let buf = render(&state, &view, &panes, 100, 30);
     find(&buf, "scrolled back 2 of 22");
     assert!(
-        line(&buf, footer - 1).starts_with(&format!("00:56:13.000 docker {EMPTY} docker destroy")),
+        line(&buf, footer - 1).starts_with(&format!("00:56:13.000 docker {EMPTY} destroy")),
         "{}",
         text(&buf)
     );
@@ -350,10 +350,20 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     // Narrow: seconds, and the tail of the id.
     let buf = render(&state, &view, &with_events(&log), 60, 30);
     assert!(
-        line(&buf, footer - 1).starts_with("00:56:13 docker …610_0000eeee docker destroy"),
+        line(&buf, footer - 1).starts_with("00:56:13 docker …610_0000eeee destroy"),
         "{}",
         text(&buf)
     );
+
+    // Scrolled back as far as it goes: the oldest line at the top, the
+    // pane full, never blank.
+    log.scroll_up(10_000, page);
+    let buf = render(&state, &view, &with_events(&log), 100, 30);
+    let oldest = log.lines().next().expect("lines").what.clone();
+    assert!(line(&buf, title + 1).contains(&oldest), "{}", text(&buf));
+    assert!((title + 1..footer).all(|y| !line(&buf, y).trim().is_empty()));
+    // The source is said once.
+    assert!(!text(&buf).contains("docker docker") && !text(&buf).contains("redis  redis"));
 
     let empty = EventLog::default();
     let buf = render(&state, &view, &with_events(&empty), 80, 24);
@@ -364,7 +374,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
 #[test]
 fn no_size_panics_and_small_screens_say_so() {
     let (state, mut log) = scenario();
-    log.scroll_up(3);
+    log.scroll_up(3, 1);
     let mut view = refreshed(&state);
     view.set_quick_view(QuickView::Flagged);
     view.sort_by(Some(Column::Age));

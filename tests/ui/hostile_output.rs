@@ -450,6 +450,7 @@ fn fetched(console: &mut Console, id: &str, logs: CapturedLogs, tty: bool) {
         origin: LogOrigin::Docker { tty },
         logs,
         complete: true,
+        lines: Vec::new(),
     });
     console.update(Input::Outcome(Box::new(outcome)), NOW);
 }
@@ -497,9 +498,14 @@ fn run(case: &Case, size: (u16, u16)) {
     assert_hidden(&buf, case);
     press(&mut console, KeyCode::Esc);
 
-    // The live buffer: the log message's content, as it came.
+    // The richest origin first: the copy captured at death; then `o`, the
+    // live buffer: the log message's content, as it came.
     press(&mut console, KeyCode::Char('l'));
     assert!(matches!(console.screen(), Screen::Logs(_)), "{name}: logs");
+    let buf = draw(&mut console, size, &format!("{name}: logs opened"));
+    assert!(row(&buf, 0).starts_with("copy captured at death"), "{name}");
+    assert_hidden(&buf, case);
+    press(&mut console, KeyCode::Char('o'));
     let buf = draw(&mut console, size, &format!("{name}: live logs"));
     assert!(row(&buf, 0).starts_with("live buffer of evaluation:{id}:logs"));
     assert!(row(&buf, size.1 - 1).starts_with("[1 running] f follow"));
@@ -512,7 +518,10 @@ fn run(case: &Case, size: (u16, u16)) {
     let buf = draw(&mut console, size, &format!("{name}: live logs, search"));
     assert!(row(&buf, size.1 - 2).starts_with("/e"), "{}", screen(&buf));
 
-    // Docker's answer: one console stream, then stdout and stderr.
+    // Docker's answer, to the logs opened again: one console stream, then
+    // stdout and stderr.
+    press(&mut console, KeyCode::Esc);
+    press(&mut console, KeyCode::Char('l'));
     let mut framed = vec!["before".to_string()];
     framed.extend(rows.iter().cloned());
     for tty in [true, false] {

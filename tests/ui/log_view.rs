@@ -21,6 +21,7 @@ fn numbered(n: usize) -> LogDocument {
             stream: StreamKind::Stdout,
             at: None,
             text,
+            live: false,
         });
     }
     doc

@@ -6,6 +6,7 @@ mod support;
 
 mod crash_only;
 mod health;
+mod health_actions;
 mod health_lost;
 mod liveness;
 mod merge_docker;

@@ -9,6 +9,7 @@ pub(crate) mod facts;
 mod logs;
 mod session;
 mod stream_check;
+mod timed;
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use crate::sources::{Backoff, Received, Sink};
 pub use connect::connect;
 pub use logs::{LOG_TAIL_BYTES, LOG_TAIL_LINES, capture_logs};
 pub use session::inspect;
+pub use timed::{LineBatch, LogRead, read_lines};
 
 /// What the Docker source watches and how.
 #[derive(Clone, Debug)]

@@ -15,8 +15,24 @@ use crate::sanitize::clean;
 /// `evaluation:{id}:logs`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LogSource {
-    Fetched { origin: LogOrigin, fetched_at: Ts },
+    Fetched {
+        origin: LogOrigin,
+        fetched_at: Ts,
+    },
     Live,
+    /// Nothing to show, and why (e.g. what a recording does not hold).
+    Absent(String),
+}
+
+/// The origins a log can come from, for switching between them; in the
+/// order preferred when two hold as many lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OriginKind {
+    Nothing,
+    Latest,
+    Live,
+    CapturedAtDeath,
+    Docker,
 }
 
 impl LogSource {
@@ -24,6 +40,7 @@ impl LogSource {
     pub fn label(&self, now: Ts) -> String {
         let (origin, fetched_at) = match self {
             LogSource::Live => return "live buffer of evaluation:{id}:logs".to_string(),
+            LogSource::Absent(why) => return why.clone(),
             LogSource::Fetched { origin, fetched_at } => (origin, *fetched_at),
         };
         let age = |age_ms: i64| human_duration(age_ms.saturating_add(now.since(fetched_at)).max(0));
@@ -43,10 +60,24 @@ impl LogSource {
         }
     }
 
+    /// Which origin this is.
+    pub fn kind(&self) -> OriginKind {
+        match self {
+            LogSource::Live => OriginKind::Live,
+            LogSource::Absent(_) => OriginKind::Nothing,
+            LogSource::Fetched { origin, .. } => match origin {
+                LogOrigin::Docker { .. } => OriginKind::Docker,
+                LogOrigin::CapturedAtDeath { .. } => OriginKind::CapturedAtDeath,
+                LogOrigin::RedisLatest { .. } => OriginKind::Latest,
+                LogOrigin::Nothing => OriginKind::Nothing,
+            },
+        }
+    }
+
     /// For a saved file: the effects' own words, and when.
     fn absolute(&self) -> String {
         match self {
-            LogSource::Live => self.label(Ts(0)),
+            LogSource::Live | LogSource::Absent(_) => self.label(Ts(0)),
             LogSource::Fetched { origin, fetched_at } => {
                 format!("{} (fetched {fetched_at})", origin.describe())
             }
@@ -63,6 +94,9 @@ pub struct LogLine {
     pub at: Option<Ts>,
     /// Sanitised; never holds a line break.
     pub text: String,
+    /// Received as a live message on `evaluation:{id}:logs` (not read
+    /// from Docker): what merging the two must not show twice.
+    pub live: bool,
 }
 
 /// The three-letter marker of a stream, as shown in the gutter.
@@ -86,11 +120,15 @@ pub struct LogDocument {
     pub total_bytes: Option<u64>,
     /// Bytes a live buffer evicted from its head before this was built.
     pub dropped_bytes: u64,
-    lines: VecDeque<LogLine>,
+    /// Docker's stream is open on a running container: lines still come.
+    pub following: bool,
+    /// What else is missing, in words (e.g. "container still running").
+    pub missing: Vec<String>,
+    pub(super) lines: VecDeque<LogLine>,
     /// Absolute number of `lines[0]`: how many lines were evicted.
     first: usize,
     max_lines: usize,
-    bytes: usize,
+    pub(super) bytes: usize,
 }
 
 impl LogDocument {
@@ -101,6 +139,8 @@ impl LogDocument {
             complete,
             total_bytes: None,
             dropped_bytes: 0,
+            following: false,
+            missing: Vec::new(),
             lines: VecDeque::new(),
             first: 0,
             max_lines: usize::MAX,
@@ -114,6 +154,13 @@ impl LogDocument {
             max_lines: max_lines.max(1),
             ..LogDocument::new(eval_id, LogSource::Live, false)
         }
+    }
+
+    /// The same, keeping at most `max_lines` (its oldest lines go).
+    pub fn bounded(mut self, max_lines: usize) -> Self {
+        self.max_lines = max_lines.max(1);
+        self.evict();
+        self
     }
 
     /// Captured logs: one console stream (TTY), or stdout then stderr
@@ -168,6 +215,9 @@ impl LogDocument {
         for (at, content) in chunks {
             doc.push_text(StreamKind::Console, Some(at), content);
         }
+        for line in &mut doc.lines {
+            line.live = true;
+        }
         doc.dropped_bytes = dropped_bytes;
         doc
     }
@@ -205,6 +255,7 @@ impl LogDocument {
                 stream,
                 at,
                 text: line.to_string(),
+                live: false,
             });
         }
     }
@@ -217,6 +268,11 @@ impl LogDocument {
         // Counted with its line break, as the source counted it.
         self.bytes += line.text.len() + 1;
         self.lines.push_back(line);
+        self.evict();
+    }
+
+    /// Drops the oldest lines beyond the bound.
+    pub(super) fn evict(&mut self) {
         while self.lines.len() > self.max_lines {
             if let Some(old) = self.lines.pop_front() {
                 self.bytes -= old.text.len() + 1;
@@ -267,9 +323,13 @@ impl LogDocument {
         let origin = match &self.source {
             LogSource::Fetched { origin, .. } => Some(origin),
             LogSource::Live => None,
+            LogSource::Absent(_) => return "nothing found".to_string(),
         };
         if matches!(origin, Some(LogOrigin::Nothing)) {
             return "nothing found".to_string();
+        }
+        if self.following {
+            return "following".to_string();
         }
         if self.complete {
             return "complete".to_string();
@@ -287,6 +347,7 @@ impl LogDocument {
         if matches!(origin, Some(LogOrigin::RedisLatest { .. })) {
             parts.push("latest chunk only".to_string());
         }
+        parts.extend(self.missing.iter().cloned());
         if origin.is_none() && parts.is_empty() {
             parts.push("still arriving".to_string());
         }

@@ -13,6 +13,7 @@
 //! live in the submodules and are re-exported.
 
 mod document;
+mod merge;
 mod search;
 mod text;
 
@@ -21,7 +22,8 @@ use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
 
-pub use document::{LogDocument, LogLine, LogSource, default_file_name, marker};
+pub use document::{LogDocument, LogLine, LogSource, OriginKind, default_file_name, marker};
+pub use merge::{Merged, SAME_LINE_WITHIN_MS};
 pub use search::{MAX_MATCHES, Match};
 pub use text::{Rows, column_range, width};
 

@@ -70,31 +70,21 @@ fn the_event_log_summarises_each_observation_in_a_line() {
     assert_eq!(
         lines,
         [
-            (Source::Docker, Some("eval_1"), "docker die exit=1", warn),
+            (Source::Docker, Some("eval_1"), "die exit=1", warn),
             (
                 Source::Redis,
                 Some("eval_1"),
-                "redis evaluation:failed status=timeout exit=137",
+                "evaluation:failed status=timeout exit=137",
                 warn
             ),
-            (
-                Source::Redis,
-                None,
-                "redis keys: 12 running, 3 pending",
-                None
-            ),
+            (Source::Redis, None, "keys: 12 running, 3 pending", None),
             (
                 Source::Redis,
                 None,
                 "rejected evaluation:completed: not JSON",
                 alarm
             ),
-            (
-                Source::Docker,
-                None,
-                "docker down: connection refused",
-                alarm
-            ),
+            (Source::Docker, None, "down: connection refused", alarm),
         ]
     );
     assert!(log.lines().all(|l| !l.what.chars().any(char::is_control)));
@@ -110,21 +100,22 @@ fn the_event_log_is_bounded_and_scrolls_without_drifting() {
     let ats = |log: &EventLog, h: usize| log.window(h).map(|l| l.at.0).collect::<Vec<_>>();
     assert_eq!(ats(&log, 3), [5, 6, 7]);
     assert!(log.is_following());
-    log.scroll_up(2);
+    log.scroll_up(2, 3);
     assert_eq!(ats(&log, 3), [3, 4, 5]);
     // New lines do not move what a scrolled-back reader is looking at
-    // (bar the oldest, which the ring lets go).
+    // (bar the oldest, which the ring lets go: the pane stays full).
     log.push(Ts(8), &docker_event(ContainerAction::Start, None));
-    assert_eq!(ats(&log, 3), [4, 5]);
-    log.scroll_up(100);
-    assert_eq!(log.scroll(), 4);
-    assert_eq!(ats(&log, 3), [4]);
+    assert_eq!(ats(&log, 3), [4, 5, 6]);
+    // Never past the first line into a blank pane.
+    log.scroll_up(100, 3);
+    assert_eq!(log.scroll(), 2);
+    assert_eq!(ats(&log, 3), [4, 5, 6]);
     log.scroll_down(1);
-    assert_eq!(ats(&log, 3), [4, 5]);
+    assert_eq!(ats(&log, 3), [5, 6, 7]);
     log.scroll_down(100);
     assert!(log.is_following());
     assert_eq!(ats(&log, 10), [4, 5, 6, 7, 8]);
-    log.scroll_up(1);
+    log.scroll_up(1, 1);
     log.follow();
     assert_eq!(log.scroll(), 0);
     assert_eq!(ats(&log, 0), Vec::<i64>::new());

@@ -3,6 +3,7 @@
 mod event_log;
 mod filter;
 mod find;
+mod log_excerpt;
 mod table;
 
 use crate::model::{Settings, SourceHealth, State, Ts};

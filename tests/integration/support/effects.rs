@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bollard::Docker;
-use evaltop::actions::{Effect, ForceFailRequest, LogOrigin, Outcome, OutcomeDetail, Target};
+use evaltop::actions::{
+    Effect, ForceFailRequest, LogOrigin, LogWindow, Outcome, OutcomeDetail, Target,
+};
 use evaltop::effects::{AuditConfig, EffectConfig, EffectRunner};
 use evaltop::model::{CapturedLogs, ContainerState, DockerSide, EvalRecord, Flag, Ts};
 use evaltop::names::Names;
@@ -109,6 +111,7 @@ pub fn fetch_logs(container: &TestContainer) -> Effect {
     Effect::FetchLogs {
         target: target(container),
         captured: None,
+        window: LogWindow::default(),
     }
 }
 
@@ -161,6 +164,7 @@ pub fn logs_of(outcome: &Outcome) -> (&LogOrigin, &CapturedLogs, bool) {
             origin,
             logs,
             complete,
+            ..
         } => (origin, logs, *complete),
         other => panic!("expected logs, got {other:?} ({})", outcome.summary),
     }

@@ -12,3 +12,4 @@ pub mod platform;
 pub mod redis;
 pub mod socket_proxy;
 pub mod stream_proxy;
+pub mod tmux;
