@@ -167,3 +167,71 @@ fn the_demo_opens_on_the_incident_and_plays_on() {
     // Best effort: the file is the test's own.
     let _ = std::fs::remove_file(&log);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_poorer_origin_never_replaces_a_richer_one() {
+    let redis = RedisServer::start();
+    let (eval_id, executor) = (unique_eval_id(), unique_executor());
+    let log = log_file();
+    let command = format!(
+        "{} --redis {} --executor {executor} --read-only --log-file {log} --no-audit-stream --audit-file {log}.audit",
+        env!("CARGO_BIN_EXE_evaltop"),
+        redis.url(),
+    );
+    let tmux = Tmux::start(120, 30, &command);
+    tmux.wait_for(&["redis  ● connected"]);
+    redis
+        .publish(
+            "evaluation:running",
+            json!({"eval_id": eval_id, "executor_id": executor, "timeout": 30}).to_string(),
+        )
+        .await;
+    for (n, line) in ["first line", "second line", "third line"]
+        .iter()
+        .enumerate()
+    {
+        let message = json!({"eval_id": eval_id, "sequence": n, "content": format!("{line}\n")});
+        redis
+            .publish(&format!("evaluation:{eval_id}:logs"), message.to_string())
+            .await;
+    }
+    let _: () = redis
+        .cmd(
+            redis::cmd("SET")
+                .arg(format!("logs:{eval_id}:latest"))
+                .arg("third line\n")
+                .arg("EX")
+                .arg(300),
+        )
+        .await;
+    tmux.wait_for(&[&eval_id]);
+    tmux.keys(&["l"]);
+    // The fetch answers with the latest key; the three live lines stay.
+    let screen = tmux.wait_for(&["live buffer", "first line", "second line", "third line"]);
+    assert!(screen.contains("3 lines"), "{screen}");
+    // The read's answer has come (its outcome is in the audit), and still
+    // the live lines are shown.
+    let audit = format!("{log}.audit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&audit)
+        .unwrap_or_default()
+        .matches("latest chunk only")
+        .count()
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the read never answered"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let screen = tmux.wait_for(&["live buffer", "first line"]);
+    assert!(screen.contains("3 lines"), "{screen}");
+    tmux.keys(&["o"]);
+    let screen = tmux.wait_for(&["Redis key logs:{id}:latest", "1 lines"]);
+    assert!(!screen.contains("first line"), "{screen}");
+    // Best effort: these files are the test's own.
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_file(format!("{log}.audit"));
+}
