@@ -12,6 +12,7 @@ mod liveness;
 mod record;
 mod redis_source;
 mod scenarios;
+mod tui_console;
 mod tui_e2e;
 mod tui_flags;
 mod tui_logs;
