@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::{safe, theme};
-use crate::keymap::Command;
+use crate::keymap::{Command, Context, KeyHints};
 use crate::model::{StreamKind, Ts};
 use crate::view::log_view::{LogDocument, LogView, MAX_MATCHES, STAMP_WIDTH, VisibleRow, marker};
 
@@ -64,12 +64,28 @@ fn marker_style(stream: StreamKind) -> Style {
     }
 }
 
-pub fn draw_logs(frame: &mut Frame, area: Rect, doc: &LogDocument, view: &LogView, now: Ts) {
-    render_logs(frame.buffer_mut(), area, doc, view, now);
+/// Draws the logs; `keys` names the key that opens help on the status
+/// line.
+pub fn draw_logs(
+    frame: &mut Frame,
+    area: Rect,
+    doc: &LogDocument,
+    view: &LogView,
+    keys: &KeyHints<'_>,
+    now: Ts,
+) {
+    render_logs(frame.buffer_mut(), area, doc, view, keys, now);
 }
 
 /// As `draw_logs`, into a buffer.
-pub fn render_logs(buf: &mut Buffer, area: Rect, doc: &LogDocument, view: &LogView, now: Ts) {
+pub fn render_logs(
+    buf: &mut Buffer,
+    area: Rect,
+    doc: &LogDocument,
+    view: &LogView,
+    keys: &KeyHints<'_>,
+    now: Ts,
+) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
         return;
@@ -96,7 +112,8 @@ pub fn render_logs(buf: &mut Buffer, area: Rect, doc: &LogDocument, view: &LogVi
         draw_row(buf, areas.body, y, row, view);
     }
     if !areas.bottom.is_empty() {
-        let line = status_line(doc, view, &rows);
+        let help = keys.line(Context::Logs, &[Command::Help]);
+        let line = status_line(doc, view, &rows, help);
         buf.set_line(area.x, areas.bottom.y, &line, area.width);
     }
 }
@@ -164,7 +181,12 @@ fn on_off(name: &str, on: bool) -> Span<'static> {
     Span::styled(format!("{name} {}", if on { "on" } else { "off" }), style)
 }
 
-fn status_line(doc: &LogDocument, view: &LogView, rows: &[VisibleRow<'_>]) -> Line<'static> {
+fn status_line(
+    doc: &LogDocument,
+    view: &LogView,
+    rows: &[VisibleRow<'_>],
+    help: String,
+) -> Line<'static> {
     const DOT: &str = " · ";
     if let Some(prompt) = view.prompt() {
         return Line::from(vec![
@@ -214,7 +236,7 @@ fn status_line(doc: &LogDocument, view: &LogView, rows: &[VisibleRow<'_>]) -> Li
     spans.push(Span::raw(DOT));
     match &view.message {
         Some(message) => spans.push(Span::styled(safe(message).into_owned(), theme::title())),
-        None => spans.push(Span::styled("? keys", theme::dim())),
+        None => spans.push(Span::styled(help, theme::dim())),
     }
     Line::from(spans)
 }

@@ -63,7 +63,14 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
         }
         Screen::Logs(screen_logs) => {
             let body = console.body_area();
-            logs::draw_logs(frame, body, &screen_logs.doc, &screen_logs.view, now);
+            logs::draw_logs(
+                frame,
+                body,
+                &screen_logs.doc,
+                &screen_logs.view,
+                &console.key_hints(),
+                now,
+            );
             status_line(console, last_line(screen), frame.buffer_mut());
         }
     }

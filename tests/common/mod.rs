@@ -245,7 +245,14 @@ pub fn logs(doc: &LogDocument, view: &LogView, width: u16, height: u16) -> Buffe
     terminal
         .draw(|frame| {
             let area = frame.area();
-            draw_logs(frame, area, doc, view, NOW)
+            draw_logs(
+                frame,
+                area,
+                doc,
+                view,
+                &evaltop::keymap::KeyHints::default(),
+                NOW,
+            )
         })
         .expect("draw");
     terminal.backend().buffer().clone()

@@ -40,9 +40,30 @@ fn no_size_panics() {
                 area,
                 &DetailScreen::with_default_keys(ID, record, &flags, &detail_view, NOW),
             );
-            render_logs(&mut buf, area, &doc, &wrapped, NOW);
-            render_logs(&mut buf, area, &doc, &cut, NOW);
-            render_logs(&mut buf, area, &console, &LogView::new(), NOW);
+            render_logs(
+                &mut buf,
+                area,
+                &doc,
+                &wrapped,
+                &evaltop::keymap::KeyHints::default(),
+                NOW,
+            );
+            render_logs(
+                &mut buf,
+                area,
+                &doc,
+                &cut,
+                &evaltop::keymap::KeyHints::default(),
+                NOW,
+            );
+            render_logs(
+                &mut buf,
+                area,
+                &console,
+                &LogView::new(),
+                &evaltop::keymap::KeyHints::default(),
+                NOW,
+            );
             render_help(&mut buf, area, &rows, 3, HELP_HINT);
         }
     }
@@ -51,7 +72,14 @@ fn no_size_panics() {
     terminal
         .draw(|frame| {
             let area = Rect::new(2, 2, 40, 40);
-            draw_logs(frame, area, &doc, &wrapped, NOW);
+            draw_logs(
+                frame,
+                area,
+                &doc,
+                &wrapped,
+                &evaltop::keymap::KeyHints::default(),
+                NOW,
+            );
             draw_help(frame, area, &rows, 0, HELP_HINT);
             draw_detail(
                 frame,
