@@ -9,6 +9,7 @@
 
 mod support;
 
+use evaltop::model::EngineName;
 use support::{T0_MS, eval_id, mix};
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -98,6 +99,7 @@ fn container_id(i: usize) -> String {
 
 fn docker(i: usize, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
     Observation::DockerEvent(ContainerEvent {
+        engine: EngineName::default(),
         container_id: container_id(i),
         eval_id: eval_id(i),
         action,
@@ -194,11 +196,12 @@ fn lifecycles(ids: std::ops::Range<usize>) -> Vec<Observation> {
 fn connected() -> State {
     let mut state = State::default();
     let t0 = Ts(T0_MS);
-    for source in [Source::Docker, Source::Redis] {
+    for source in [Source::Docker(EngineName::default()), Source::Redis] {
         let detail = "bench".to_string();
         state.apply(Observation::SourceUp { source, detail }, t0);
     }
     let list = Observation::DockerList {
+        engine: EngineName::default(),
         containers: Vec::new(),
         requested_at: t0,
     };

@@ -8,6 +8,7 @@
 
 mod support;
 
+use evaltop::model::EngineName;
 use support::{T0_MS, eval_id, mix};
 
 use std::hint::black_box;
@@ -45,6 +46,7 @@ fn secs(ts: Ts, s: i64) -> Ts {
 
 fn docker(i: usize, action: ContainerAction, at: Ts, created: Ts, timeout: u32) -> Observation {
     Observation::DockerEvent(ContainerEvent {
+        engine: EngineName::default(),
         container_id: container_id(i),
         eval_id: eval_id(i),
         action,
@@ -166,11 +168,12 @@ fn life(i: usize, out: &mut Vec<(Ts, Observation)>) {
 fn population(n: usize) -> State {
     let mut state = State::default();
     let t0 = Ts(T0_MS);
-    for source in [Source::Docker, Source::Redis] {
+    for source in [Source::Docker(EngineName::default()), Source::Redis] {
         let detail = "bench".to_string();
         state.apply(Observation::SourceUp { source, detail }, t0);
     }
     let list = Observation::DockerList {
+        engine: EngineName::default(),
         containers: Vec::new(),
         requested_at: t0,
     };

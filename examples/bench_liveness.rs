@@ -83,9 +83,9 @@ fn is_unanswered(source: Source) -> impl FnMut(&Observation) -> bool {
 fn is_full_read(source: Source) -> impl FnMut(&Observation) -> bool {
     move |o| {
         matches!(
-            (source, o),
+            (&source, o),
             (Source::Redis, Observation::RedisKeys(_))
-                | (Source::Docker, Observation::DockerList { .. })
+                | (Source::Docker(_), Observation::DockerList { .. })
         )
     }
 }
@@ -97,8 +97,8 @@ async fn trials(
     rx: &mut mpsc::Receiver<Received>,
     trials: usize,
 ) -> Vec<(Duration, Duration)> {
-    until(rx, "the first connection", is_up(source)).await;
-    until(rx, "the first full read", is_full_read(source)).await;
+    until(rx, "the first connection", is_up(source.clone())).await;
+    until(rx, "the first full read", is_full_read(source.clone())).await;
     let mut out = Vec::new();
     for trial in 0..trials {
         // Spread the freeze over the probe period.
@@ -106,13 +106,13 @@ async fn trials(
         tokio::time::sleep(LIVENESS + phase).await;
         let frozen = Instant::now();
         target.signal("-STOP");
-        let noticed = until(rx, "not answering", is_unanswered(source)).await - frozen;
+        let noticed = until(rx, "not answering", is_unanswered(source.clone())).await - frozen;
         // Frozen for a while, as a hung server would be.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let thawed = Instant::now();
         target.signal("-CONT");
-        until(rx, "the reconnect", is_up(source)).await;
-        let back = until(rx, "the full read", is_full_read(source)).await - thawed;
+        until(rx, "the reconnect", is_up(source.clone())).await;
+        let back = until(rx, "the full read", is_full_read(source.clone())).await - thawed;
         println!(
             "{} trial {trial}: noticed after {noticed:.2?}, back and read after {back:.2?}",
             source.name()
@@ -201,6 +201,7 @@ async fn main() {
     let (sink, mut rx) = mpsc::channel(4096);
     let docker_task = tokio::spawn(docker::run(
         docker::DockerConfig {
+            engine: evaltop::model::EngineName::new("local"),
             host: Some(format!("unix://{}", socket.display())),
             // An executor with no containers: the list stays small.
             executors: vec![format!("bench-liveness-{}", std::process::id())],
@@ -210,7 +211,13 @@ async fn main() {
         },
         sink,
     ));
-    let docker_samples = trials(Source::Docker, &proxy, &mut rx, n).await;
+    let docker_samples = trials(
+        Source::Docker(evaltop::model::EngineName::new("local")),
+        &proxy,
+        &mut rx,
+        n,
+    )
+    .await;
     docker_task.abort();
     drop(proxy);
     if let Err(e) = std::fs::remove_file(&socket) {

@@ -53,10 +53,19 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// Docker engine: unix:///path/docker.sock or tcp://host:port.
-    /// Default: $DOCKER_HOST, else the local socket.
-    #[arg(long, env = "DOCKER_HOST", global = true)]
-    pub docker: Option<String>,
+    /// A Docker engine to watch, as NAME=URL or a bare URL (named after
+    /// its host, or `local` for a socket): unix:///path/docker.sock or
+    /// tcp://host:port. Repeatable, one per executor host; the variable
+    /// takes a comma-separated list. Default: the config's [[docker]],
+    /// else $DOCKER_HOST, else the local socket.
+    #[arg(
+        long = "docker",
+        value_name = "[NAME=]URL",
+        env = "EVALTOP_DOCKER",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub docker: Vec<String>,
 
     /// Redis URL.
     #[arg(

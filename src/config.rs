@@ -51,6 +51,16 @@ struct File {
     colors: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     names: NamesFile,
+    #[serde(default)]
+    docker: Vec<Spanned<DockerFile>>,
+}
+
+/// One `[[docker]]` table: an engine to watch.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DockerFile {
+    name: Option<String>,
+    url: String,
 }
 
 /// A duration as written: `"45s"`, or a bare number of seconds, as the
@@ -109,6 +119,8 @@ pub struct Config {
     /// `good`), as colour names.
     pub colors: BTreeMap<String, String>,
     pub names: Names,
+    /// The `[[docker]]` engines, in the order written.
+    pub docker: Vec<crate::engines::EngineSpec>,
 }
 
 impl Default for Config {
@@ -123,6 +135,7 @@ impl Default for Config {
             live_logs: LiveLogLimits::default(),
             columns: Column::ALL.to_vec(),
             keymap: Keymap::default(),
+            docker: Vec::new(),
             colors: BTreeMap::new(),
             names: Names::default(),
         }
@@ -331,6 +344,21 @@ pub fn parse(text: &str) -> Result<Config, (usize, String)> {
             ));
         }
     }
+    for table in &file.docker {
+        let engine = table.get_ref();
+        let spec = crate::engines::from_parts(engine.name.as_deref(), &engine.url)
+            .map_err(|e| at(table.span(), e))?;
+        if config.docker.iter().any(|e| e.name == spec.name) {
+            return Err(at(
+                table.span(),
+                format!(
+                    "the config's [[docker]]: two engines are named {:?}",
+                    spec.name.as_str()
+                ),
+            ));
+        }
+        config.docker.push(spec);
+    }
     Ok(config)
 }
 
@@ -474,6 +502,33 @@ running_key = "running:{id}"
         let config = parse(&readme[start..end]).expect("the README's config parses");
         assert_eq!(config.grace, Some(Duration::from_secs(45)));
         assert_eq!(config.columns, Column::ALL);
+        let engines: Vec<(&str, &str)> = config
+            .docker
+            .iter()
+            .map(|e| (e.name.as_str(), e.url.as_str()))
+            .collect();
+        assert_eq!(
+            engines,
+            [
+                ("exec-1", "tcp://10.0.0.11:2375"),
+                ("exec-2", "tcp://10.0.0.12:2375")
+            ]
+        );
+    }
+
+    #[test]
+    fn docker_tables_are_checked_and_named_apart() {
+        let error = parse("[[docker]]\nurl = \"ftp://x\"").unwrap_err();
+        assert!(
+            error.1.contains("[[docker]]") && error.1.contains("ftp://x"),
+            "{error:?}"
+        );
+        let twice = "[[docker]]\nname = \"a\"\nurl = \"tcp://h:1\"\n[[docker]]\nname = \"a\"\nurl = \"tcp://h:2\"";
+        let error = parse(twice).unwrap_err();
+        assert_eq!(error.0, 4, "the second table's line: {error:?}");
+        assert!(error.1.contains("two engines are named \"a\""), "{error:?}");
+        let bare = parse("[[docker]]\nurl = \"unix:///run/docker.sock\"").unwrap();
+        assert_eq!(bare.docker[0].name.as_str(), "local");
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub enum Command {
     EventsDown,
     ToggleEvents,
     Rejected,
+    Fleet,
     Mark,
     MarkAllShown,
     Kill,
@@ -138,6 +139,7 @@ impl Command {
             C::EventsDown,
             C::ToggleEvents,
             C::Rejected,
+            C::Fleet,
             C::Mark,
             C::MarkAllShown,
             C::Kill,
@@ -249,6 +251,12 @@ impl Command {
                 "events on",
                 "events pane: a page on (to the end: follow)",
                 &[(Table, "]")],
+            ),
+            Command::Fleet => spec(
+                "fleet",
+                "fleet",
+                "the fleet: a row per executor and per host; enter shows its evaluations",
+                &[(Table, "H")],
             ),
             Command::ToggleEvents => spec(
                 "events",

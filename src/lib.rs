@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod effects;
+pub mod engines;
 pub mod keymap;
 pub mod layout;
 pub mod model;

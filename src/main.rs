@@ -60,7 +60,7 @@ fn install_error_reports() {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let config = evaltop::config::load(cli.config.as_deref())
         .map_err(|error| Failure::Config(error.to_string()))?;
-    let options = Options::resolve(&cli, config);
+    let options = Options::resolve(&cli, config).map_err(Failure::Usage)?;
     let _log = app::logging::init(cli.log_file.as_deref())
         .map_err(|error| Failure::CantCreate(format!("cannot start the log file: {error:#}")))?;
     let runtime = tokio::runtime::Runtime::new()
@@ -78,7 +78,13 @@ async fn async_main(cli: Cli, options: Options) -> Result<ExitCode, Failure> {
                 let sources = Sources::start(&options);
                 let state = options.state(options.settings());
                 let state = app::check::gather(sources, state, args).await;
-                Ok(app::check::report(&state, args, Ts::now(), ReadFrom::Live))
+                Ok(app::check::report(
+                    &state,
+                    &options.engines,
+                    args,
+                    Ts::now(),
+                    ReadFrom::Live,
+                ))
             }
         },
         Some(Command::Events) => {
@@ -193,6 +199,7 @@ fn check_recording(
     let state = evaltop::record::state_at(&recording, settings, at);
     Ok(app::check::report(
         &state,
+        &recording.header.sources.engine_specs(),
         args,
         at.unwrap_or(recording.end),
         ReadFrom::Recording,
@@ -201,7 +208,7 @@ fn check_recording(
 
 fn header(options: &Options) -> Header {
     Header::new(
-        RecordedSources::from_args(&options.sources),
+        RecordedSources::from_args(&options.sources, &options.engines),
         &options.settings(),
         Ts::now(),
     )

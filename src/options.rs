@@ -11,6 +11,7 @@ use crate::cli::{Cli, SourceArgs};
 use crate::config::Config;
 use crate::console::{Console, ConsoleConfig};
 use crate::effects::{AuditConfig, DEFAULT_AUDIT_STREAM, EffectConfig, default_audit_file};
+use crate::engines::EngineSpec;
 use crate::keymap::Keymap;
 use crate::model::live_logs::{LiveLogLimits, LiveLogs};
 use crate::model::{Settings, State};
@@ -26,6 +27,8 @@ pub const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
 pub struct Options {
     /// Where the sources are, as given on the command line.
     pub sources: SourceArgs,
+    /// The Docker engines to watch (see `engines::resolve`).
+    pub engines: Vec<EngineSpec>,
     pub resync: Duration,
     pub grace: Duration,
     /// The grace given on the command line, which overrides a recording's
@@ -51,8 +54,13 @@ pub struct ConsoleOptions {
 }
 
 impl Options {
-    pub fn resolve(cli: &Cli, config: Config) -> Options {
+    /// Fails on an engine list that cannot be used (a bad URL, two
+    /// engines of one name), naming the flag and the value.
+    pub fn resolve(cli: &Cli, config: Config) -> Result<Options, String> {
         let args = &cli.sources;
+        let docker_host = std::env::var("DOCKER_HOST").ok();
+        let engines =
+            crate::engines::resolve(&args.docker, &config.docker, docker_host.as_deref())?;
         let audit = AuditConfig {
             file: cli
                 .audit_file
@@ -63,8 +71,9 @@ impl Options {
                 .then(|| DEFAULT_AUDIT_STREAM.to_string()),
             ..AuditConfig::default()
         };
-        Options {
+        Ok(Options {
             sources: args.clone(),
+            engines,
             resync: args.resync.or(config.resync).unwrap_or(DEFAULT_RESYNC),
             grace: args.grace.or(config.grace).unwrap_or(DEFAULT_GRACE),
             grace_flag: args.grace,
@@ -80,7 +89,7 @@ impl Options {
             },
             live_logs: config.live_logs,
             operator: crate::effects::resolve_operator(cli.operator.as_deref()),
-        }
+        })
     }
 
     /// The model's settings for a live run.
@@ -106,9 +115,14 @@ impl Options {
         settings
     }
 
-    /// An empty state with these settings and the live log bounds.
+    /// An empty state with these settings and the live log bounds, that
+    /// knows the engines before they speak: until one lists, its
+    /// containers are unknown.
     pub fn state(&self, settings: Settings) -> State {
         let mut state = State::new(settings);
+        for engine in &self.engines {
+            state.add_engine(engine.name.clone());
+        }
         state.live_logs = LiveLogs::new(self.live_logs);
         state
     }
@@ -139,7 +153,7 @@ impl Options {
     /// What the action runner needs.
     pub fn effect_config(&self) -> EffectConfig {
         EffectConfig {
-            docker_host: self.sources.docker.clone(),
+            engines: self.engines.clone(),
             read_only: self.read_only,
             audit: self.audit.clone(),
             names: self.names.clone(),
@@ -161,7 +175,7 @@ mod tests {
 
     fn options(args: &[&str], config: &str) -> Options {
         let cli = Cli::try_parse_from(args).expect("parses");
-        Options::resolve(&cli, crate::config::parse(config).expect("config"))
+        Options::resolve(&cli, crate::config::parse(config).expect("config")).expect("resolves")
     }
 
     #[test]

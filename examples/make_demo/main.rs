@@ -143,6 +143,7 @@ async fn make(args: &Args, cleanup: &mut Cleanup) -> Result<()> {
         RecordedSources {
             docker: std::env::var("DOCKER_HOST")
                 .unwrap_or_else(|_| "unix:///var/run/docker.sock".into()),
+            engines: Vec::new(),
             redis: redis_source::redact_url(&redis_url),
             executors: executors.clone(),
         },
@@ -161,6 +162,7 @@ async fn make(args: &Args, cleanup: &mut Cleanup) -> Result<()> {
     let sources = [
         tokio::spawn(docker::run(
             docker::DockerConfig {
+                engine: evaltop::model::EngineName::new("local"),
                 host: None,
                 executors,
                 resync,
@@ -225,7 +227,7 @@ async fn stage(
 ) -> Result<()> {
     tokio::time::timeout(
         WAIT,
-        state.wait_for(|s| s.docker.synced() && s.redis.synced()),
+        state.wait_for(|s| s.engines_synced() && s.redis.synced()),
     )
     .await
     .map_err(|_| eyre!("the sources did not read Docker and Redis within {WAIT:?}"))??;

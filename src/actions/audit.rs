@@ -35,6 +35,10 @@ pub struct AuditEntry {
     pub action: ActionKind,
     pub eval_ids: Vec<String>,
     pub container_ids: Vec<String>,
+    /// The Docker engines the containers are on (ids are unique per
+    /// engine only); absent in entries written before fleets.
+    #[serde(default)]
+    pub engines: Vec<String>,
     pub reason: Option<String>,
     /// Parameters worth keeping, e.g. "signal SIGKILL".
     pub parameters: Option<String>,
@@ -56,6 +60,7 @@ impl AuditEntry {
             action: effect.kind(),
             eval_ids: vec![target.eval_id.clone()],
             container_ids: target.container_id.iter().cloned().collect(),
+            engines: target.engine.iter().map(|e| e.to_string()).collect(),
             reason: effect.reason().map(str::to_string),
             parameters: parameters(effect),
             read_only,
@@ -94,6 +99,7 @@ impl AuditEntry {
             ("action", self.action.name().to_string()),
             ("eval_ids", list(&self.eval_ids)),
             ("container_ids", list(&self.container_ids)),
+            ("engines", list(&self.engines)),
             ("read_only", self.read_only.to_string()),
         ];
         let optional = [

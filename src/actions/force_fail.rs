@@ -139,20 +139,20 @@ fn unflagged_reason(record: &EvalRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DockerSide, Status};
+    use crate::model::{ContainerSide, Status};
 
     /// 2025-07-06T00:55:16.182Z
     const ENDED: Ts = Ts(1_751_763_316_182);
 
     fn exited_record(tty: bool) -> EvalRecord {
         let mut record = EvalRecord::new(Ts(ENDED.0 - 1_000));
-        record.docker = Some(DockerSide {
+        record.docker = Some(ContainerSide {
             container_id: "c0ffee".into(),
             state: Some(ContainerState::Exited),
             executor: Some("executor-2".into()),
             exit_code: Some(1),
             finished_at: Some(ENDED),
-            ..DockerSide::default()
+            ..ContainerSide::default()
         });
         record.redis.status = Some(Status::Running);
         record.captured_logs = Some(Box::new(CapturedLogs {

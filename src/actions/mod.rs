@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{CapturedLogs, EvalRecord, TimedLine, Ts, human_duration};
+use crate::model::{CapturedLogs, EngineName, EvalRecord, TimedLine, Ts, human_duration};
 
 pub use audit::{AuditEntry, AuditPhase};
 pub use force_fail::{ForceFailRequest, force_fail_payload, prefilled_reason};
@@ -69,6 +69,10 @@ impl ActionKind {
 pub struct Target {
     pub eval_id: String,
     pub container_id: Option<String>,
+    /// The engine that holds the container: actions go there, and the
+    /// dialog and the audit name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineName>,
     pub executor: Option<String>,
 }
 
@@ -85,12 +89,18 @@ impl Target {
         Target {
             eval_id: eval_id.to_string(),
             container_id: record.container_id().map(str::to_string),
+            engine: record.engine().cloned(),
             executor: record.executor().map(str::to_string),
         }
     }
 
     pub fn with_container(mut self, container_id: &str) -> Self {
         self.container_id = Some(container_id.to_string());
+        self
+    }
+
+    pub fn with_engine(mut self, engine: &str) -> Self {
+        self.engine = Some(EngineName::new(engine));
         self
     }
 }

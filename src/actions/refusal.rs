@@ -100,14 +100,14 @@ fn terminal_status(record: &EvalRecord) -> Option<Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DockerSide, Ts};
+    use crate::model::{ContainerSide, Ts};
 
     fn with_container(state: ContainerState) -> EvalRecord {
         let mut record = EvalRecord::new(Ts(0));
-        record.docker = Some(DockerSide {
+        record.docker = Some(ContainerSide {
             container_id: "c0ffee".into(),
             state: Some(state),
-            ..DockerSide::default()
+            ..ContainerSide::default()
         });
         record
     }

@@ -11,9 +11,8 @@ use tokio::time::Instant;
 
 use crate::app::Sources;
 use crate::cli::CheckArgs;
-use crate::model::{
-    EvalRecord, Flag, HealthContext, Severity, Source, SourceHealth, State, Ts, assess,
-};
+use crate::engines::EngineSpec;
+use crate::model::{EvalRecord, Flag, HealthContext, Severity, SourceHealth, State, Ts, assess};
 
 use super::exit::{FLAGGED as EXIT_FLAGGED, OK as EXIT_CLEAN, UNREACHABLE as EXIT_UNREACHABLE};
 
@@ -31,7 +30,7 @@ pub enum ReadFrom {
 /// timeout passes), then listens for `--listen`, and returns the state.
 pub async fn gather(mut sources: Sources, mut state: State, args: &CheckArgs) -> State {
     let synced_by = Instant::now() + args.connect_timeout;
-    while !(state.docker.synced() && state.redis.synced()) {
+    while !(state.engines_synced() && state.redis.synced()) {
         match tokio::time::timeout_at(synced_by, sources.observations.recv()).await {
             Ok(Some(received)) => state.apply(received.observation, received.at),
             Ok(None) | Err(_) => return state,
@@ -46,36 +45,47 @@ pub async fn gather(mut sources: Sources, mut state: State, args: &CheckArgs) ->
     state
 }
 
-/// Prints the report and returns the exit code.
-pub fn report(state: &State, args: &CheckArgs, now: Ts, from: ReadFrom) -> ExitCode {
-    let unreachable: Vec<String> = [Source::Docker, Source::Redis]
-        .into_iter()
-        .filter(|source| !state.source(*source).synced())
-        .map(|source| {
-            let health = state.source(source);
-            match (from, &health.last_error) {
-                (ReadFrom::Live, Some(reason)) => {
-                    format!("evaltop: {} unreachable: {reason}", source.name())
-                }
-                (ReadFrom::Live, None) => format!(
-                    "evaltop: {} unreachable: no answer before the connect timeout",
-                    source.name()
-                ),
-                (ReadFrom::Recording, Some(reason)) => format!(
-                    "evaltop: {} was down at this point of the recording: {reason}",
-                    source.name()
-                ),
-                (ReadFrom::Recording, None) => format!(
-                    "evaltop: {} had not been read in full yet at this point of the recording",
-                    source.name()
-                ),
-            }
-        })
-        .collect();
-    for line in &unreachable {
-        eprintln!("{line}");
+/// Why a source was not read, worded for where the state came from.
+fn unread(what: &str, health: &SourceHealth, from: ReadFrom) -> String {
+    match (from, &health.last_error) {
+        (ReadFrom::Live, Some(reason)) => format!("evaltop: {what} unreachable: {reason}"),
+        (ReadFrom::Live, None) => {
+            format!("evaltop: {what} unreachable: no answer before the connect timeout")
+        }
+        (ReadFrom::Recording, Some(reason)) => {
+            format!("evaltop: {what} was down at this point of the recording: {reason}")
+        }
+        (ReadFrom::Recording, None) => {
+            format!("evaltop: {what} had not been read in full yet at this point of the recording")
+        }
     }
-    let report = Report::of(state, now);
+}
+
+/// Prints the report and returns the exit code: 2 when Redis, or every
+/// engine, could not be read; an engine down among others that answered
+/// is a `source-down` alarm (exit 1), since the rest can still be judged.
+pub fn report(
+    state: &State,
+    engines: &[EngineSpec],
+    args: &CheckArgs,
+    now: Ts,
+    from: ReadFrom,
+) -> ExitCode {
+    let report = Report::of(state, engines, now);
+    let redis_down = !state.redis.synced();
+    if redis_down {
+        eprintln!("{}", unread("redis", &state.redis, from));
+    }
+    let never = SourceHealth::default();
+    for engine in report.sources.docker.iter().filter(|e| !e.synced) {
+        let health = state.engine(&engine.name.as_str().into()).unwrap_or(&never);
+        eprintln!(
+            "{}",
+            unread(&format!("docker engine {}", engine.name), health, from)
+        );
+    }
+    let no_engine = report.sources.docker.iter().all(|engine| !engine.synced);
+    let unreachable = redis_down || no_engine;
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &report)
@@ -88,7 +98,7 @@ pub fn report(state: &State, args: &CheckArgs, now: Ts, from: ReadFrom) -> ExitC
         eprintln!("evaltop: cannot write the report: {error}");
         return ExitCode::from(EXIT_UNREACHABLE);
     }
-    let code = if !unreachable.is_empty() {
+    let code = if unreachable {
         EXIT_UNREACHABLE
     } else if report.alarming > 0 {
         EXIT_FLAGGED
@@ -105,15 +115,60 @@ pub struct Report {
     pub sources: SourcesReport,
     /// Payloads that could not be used, all counted.
     pub rejected: u64,
-    /// Evaluations with a flag of warning or alarm severity.
+    /// Evaluations with a flag of warning or alarm severity, plus one per
+    /// engine in `sources_down`.
     pub alarming: usize,
+    /// `source-down` alarms: engines that could not be read while others
+    /// could (their evaluations are `host-unknown`).
+    pub sources_down: Vec<SourceDown>,
+    /// One entry per executor, then one per engine (`executor-stalled`
+    /// flags count in `alarming`).
+    pub fleet: Vec<FleetReport>,
     pub evaluations: Vec<EvalReport>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SourcesReport {
-    pub docker: SourceReport,
+    /// One entry per Docker engine, in the order given.
+    pub docker: Vec<EngineReport>,
     pub redis: SourceReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EngineReport {
+    pub name: String,
+    /// Credentials redacted.
+    pub url: String,
+    #[serde(flatten)]
+    pub health: SourceReport,
+    #[serde(skip)]
+    pub synced: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FleetReport {
+    /// `executor` or `host`.
+    pub kind: &'static str,
+    pub name: String,
+    pub running: usize,
+    pub overdue: usize,
+    pub lost_completions: usize,
+    pub orphans: usize,
+    pub completed_5m: usize,
+    pub completed_15m: usize,
+    pub last_completion: Option<String>,
+    pub flags: Vec<FlagReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceDown {
+    /// Always `source-down`.
+    pub kind: &'static str,
+    pub severity: &'static str,
+    /// `docker:NAME`.
+    pub source: String,
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -160,6 +215,8 @@ pub struct EvalReport {
     pub container_id: Option<String>,
     pub container_state: Option<&'static str>,
     pub executor: Option<String>,
+    /// The name of the engine that holds (or held) the container.
+    pub docker_host: Option<String>,
     pub exit_code: Option<i64>,
     pub docker_exit_code: Option<i64>,
     pub redis_exit_code: Option<i64>,
@@ -196,7 +253,7 @@ pub struct UnknownReport {
 }
 
 impl Report {
-    pub fn of(state: &State, now: Ts) -> Report {
+    pub fn of(state: &State, engines: &[EngineSpec], now: Ts) -> Report {
         let ctx = HealthContext::of(state, now);
         let mut evaluations: Vec<(Option<Severity>, EvalReport)> = state
             .evals
@@ -212,20 +269,95 @@ impl Report {
             .collect();
         // Most severe first, then by id, so that the output is stable.
         evaluations.sort_by(|(a, ra), (b, rb)| b.cmp(a).then_with(|| ra.eval_id.cmp(&rb.eval_id)));
+        let docker = engine_reports(state, engines);
+        let any_synced = docker.iter().any(|engine| engine.synced);
+        let sources_down: Vec<SourceDown> =
+            docker
+                .iter()
+                .filter(|engine| any_synced && !engine.synced)
+                .map(|engine| SourceDown {
+                    kind: "source-down",
+                    severity: Severity::Alarm.name(),
+                    source: format!("docker:{}", engine.name),
+                    name: engine.name.clone(),
+                    reason: engine.health.error.clone().unwrap_or_else(|| {
+                        "connected, but no list before the connect timeout".into()
+                    }),
+                })
+                .collect();
+        let fleet: Vec<FleetReport> = crate::model::fleet::fleet(state, now)
+            .rows()
+            .map(fleet_report)
+            .collect();
+        let stalled = fleet.iter().filter(|row| !row.flags.is_empty()).count();
         let alarming = evaluations
             .iter()
             .filter(|(worst, _)| worst.is_some_and(|s| s > Severity::Info))
-            .count();
+            .count()
+            + sources_down.len()
+            + stalled;
         Report {
             generated_at: now.rfc3339(),
             sources: SourcesReport {
-                docker: source_report(&state.docker),
+                docker,
                 redis: source_report(&state.redis),
             },
             rejected: state.rejected.total,
             alarming,
+            sources_down,
+            fleet,
             evaluations: evaluations.into_iter().map(|(_, r)| r).collect(),
         }
+    }
+}
+
+/// The engines given, in their order, then any other the state heard of
+/// (a recording's); an engine given but never heard of is not connected.
+fn engine_reports(state: &State, engines: &[EngineSpec]) -> Vec<EngineReport> {
+    let never = SourceHealth::default();
+    let given = engines.iter().map(|spec| {
+        let health = state.engine(&spec.name).unwrap_or(&never);
+        (spec.name.to_string(), spec.redacted_url(), health)
+    });
+    let others = state
+        .engines
+        .iter()
+        .filter(|(name, _)| !engines.iter().any(|spec| spec.name == *name))
+        .map(|(name, health)| (name.to_string(), String::new(), health));
+    given
+        .chain(others)
+        .map(|(name, url, health)| EngineReport {
+            name,
+            url,
+            health: source_report(health),
+            synced: health.synced(),
+        })
+        .collect()
+}
+
+fn fleet_report(row: &crate::model::fleet::FleetRow) -> FleetReport {
+    use crate::model::fleet::Stalled;
+    FleetReport {
+        kind: row.kind.name(),
+        name: row.name.clone(),
+        running: row.running,
+        overdue: row.overdue,
+        lost_completions: row.lost,
+        orphans: row.orphans,
+        completed_5m: row.done_5m,
+        completed_15m: row.done_15m,
+        last_completion: row.last_completion.map(Ts::rfc3339),
+        flags: row
+            .stalled
+            .iter()
+            .map(|stalled| FlagReport {
+                kind: Stalled::KIND,
+                severity: Stalled::SEVERITY.name(),
+                reason: stalled.reason(&row.name),
+                suspected: None,
+                blind: None,
+            })
+            .collect(),
     }
 }
 
@@ -266,6 +398,7 @@ fn eval_report(id: &str, record: &EvalRecord, flags: &[Flag]) -> EvalReport {
         container_id: record.container_id().map(str::to_string),
         container_state: record.container_state().map(|s| s.name()),
         executor: record.executor().map(str::to_string),
+        docker_host: record.engine().map(|e| e.to_string()),
         exit_code: record.exit_code(),
         docker_exit_code: docker.and_then(|d| d.exit_code),
         redis_exit_code: redis.exit_code,
@@ -309,18 +442,31 @@ fn eval_report(id: &str, record: &EvalRecord, flags: &[Flag]) -> EvalReport {
 fn write_table(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<34} {:<12} {:<10} {:<14} {:>5}  FLAGS",
-        "EVAL", "STATUS", "CONTAINER", "EXECUTOR", "EXIT"
+        "{:<34} {:<12} {:<10} {:<14} {:<12} {:>5}  FLAGS",
+        "EVAL", "STATUS", "CONTAINER", "EXECUTOR", "HOST", "EXIT"
     )?;
+    for down in &report.sources_down {
+        writeln!(
+            out,
+            "source-down (alarm): docker engine {}: {}",
+            down.name, down.reason
+        )?;
+    }
+    for row in &report.fleet {
+        for flag in &row.flags {
+            writeln!(out, "{} ({}): {}", flag.kind, flag.severity, flag.reason)?;
+        }
+    }
     for eval in &report.evaluations {
         let flags: Vec<&str> = eval.flags.iter().map(|f| f.kind).collect();
         writeln!(
             out,
-            "{:<34} {:<12} {:<10} {:<14} {:>5}  {}",
+            "{:<34} {:<12} {:<10} {:<14} {:<12} {:>5}  {}",
             eval.eval_id,
             eval.status.unwrap_or("-"),
             eval.container_state.unwrap_or("-"),
             eval.executor.as_deref().unwrap_or("-"),
+            eval.docker_host.as_deref().unwrap_or("-"),
             eval.exit_code.map_or("-".to_string(), |c| c.to_string()),
             if flags.is_empty() {
                 "-".to_string()

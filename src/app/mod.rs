@@ -25,27 +25,29 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Starts the Docker and Redis sources.
+    /// Starts one source per Docker engine, and the Redis source.
     pub fn start(options: &Options) -> Self {
         let (args, names) = (&options.sources, &options.names);
         let (sink, observations) = mpsc::channel(OBSERVATION_QUEUE);
-        let docker_config = docker::DockerConfig {
-            host: args.docker.clone(),
-            executors: args.executors.clone(),
-            resync: options.resync,
-            liveness: args.liveness,
-            names: names.clone(),
-        };
+        let mut tasks = Vec::new();
+        for engine in &options.engines {
+            let docker_config = docker::DockerConfig {
+                engine: engine.name.clone(),
+                host: Some(engine.url.clone()),
+                executors: args.executors.clone(),
+                resync: options.resync,
+                liveness: args.liveness,
+                names: names.clone(),
+            };
+            tasks.push(tokio::spawn(docker::run(docker_config, sink.clone())));
+        }
         let redis_config = redis::RedisConfig {
             url: args.redis.clone(),
             resync: options.resync,
             liveness: args.liveness,
             names: names.clone(),
         };
-        let tasks = vec![
-            tokio::spawn(docker::run(docker_config, sink.clone())),
-            tokio::spawn(redis::run(redis_config, sink)),
-        ];
+        tasks.push(tokio::spawn(redis::run(redis_config, sink)));
         Sources {
             observations,
             tasks,

@@ -154,8 +154,12 @@ impl Console {
         }
         if let Some(container) = record.container_id() {
             let state = record.container_state().map_or("unknown", |s| s.name());
+            let engine = record
+                .engine()
+                .filter(|e| !e.is_unnamed())
+                .map_or(String::new(), |e| format!(" on {e}"));
             parts.push(format!(
-                "container {} {state}",
+                "container {}{engine} {state}",
                 short_container_id(container)
             ));
         }

@@ -60,7 +60,7 @@ impl Console {
         }
         contexts.push(match (&self.views.screen, self.views.help) {
             (_, Some(_)) => Context::Global,
-            (Screen::Table, _) => Context::Table,
+            (Screen::Table | Screen::Fleet { .. }, _) => Context::Table,
             (Screen::Detail(_), _) => Context::Detail,
             (Screen::Logs(_), _) => Context::Logs,
         });
@@ -113,6 +113,7 @@ impl Console {
         }
         match &mut self.views.screen {
             Screen::Table => self.table_command(command, now),
+            Screen::Fleet { .. } => self.fleet_command(command, now),
             Screen::Detail(_) => self.detail_command(command, now),
             Screen::Logs(_) => return self.logs_command(command, now),
         }
@@ -159,6 +160,7 @@ impl Console {
                 self.views.events.rejected_only = !listing;
                 self.views.show_events = true;
             }
+            Command::Fleet => self.views.screen = Screen::Fleet { selected: 0 },
             Command::EventsUp => {
                 let page = self.events_page();
                 self.views.events.scroll_up(page, page);
@@ -173,6 +175,46 @@ impl Console {
                 self.views.marks.extend(rows);
                 let n = self.views.marks.len();
                 self.say(now, Tone::Info, format!("{n} marked"));
+            }
+            _ => {}
+        }
+    }
+
+    /// Up and down pick a row; enter filters the table to that executor
+    /// or host and goes back to it.
+    fn fleet_command(&mut self, command: Command, now: Ts) {
+        let fleet = crate::model::fleet::fleet(&self.state, now);
+        let rows: Vec<_> = fleet.rows().collect();
+        let Screen::Fleet { selected } = &mut self.views.screen else {
+            return;
+        };
+        let last = rows.len().saturating_sub(1);
+        match command {
+            Command::Up => *selected = selected.saturating_sub(1),
+            Command::Down => *selected = (*selected + 1).min(last),
+            Command::Top => *selected = 0,
+            Command::Bottom => *selected = last,
+            Command::Back | Command::Fleet => self.views.screen = Screen::Table,
+            Command::Open => {
+                let Some(row) = rows.get(*selected) else {
+                    return;
+                };
+                let field = match row.kind {
+                    crate::model::fleet::RowKind::Executor => "executor",
+                    crate::model::fleet::RowKind::Engine => "host",
+                };
+                let text = format!("{field}:{}", row.name);
+                match crate::view::Filter::parse(&text) {
+                    Ok(filter) => {
+                        self.views.table.set_filter(Some(filter));
+                        self.views.screen = Screen::Table;
+                    }
+                    // A name that is not a filter value (a space, say):
+                    // say so rather than filter on something else.
+                    Err(error) => {
+                        self.say(now, Tone::Bad, format!("cannot filter on {text}: {error}"))
+                    }
+                }
             }
             _ => {}
         }

@@ -292,7 +292,7 @@ impl Console {
         let from_detail = match &self.views.screen {
             Screen::Detail(detail) => Some(detail.clone()),
             Screen::Logs(logs) => logs.from_detail.clone(),
-            Screen::Table => None,
+            Screen::Table | Screen::Fleet { .. } => None,
         };
         self.views.screen = Screen::Logs(Box::new(LogsScreen::new(
             id.clone(),

@@ -96,6 +96,11 @@ pub struct ReplayStatus {
 #[derive(Clone, Debug)]
 pub enum Screen {
     Table,
+    /// A row per executor and per engine; `selected` is the row under the
+    /// cursor.
+    Fleet {
+        selected: usize,
+    },
     Detail(DetailView),
     Logs(Box<LogsScreen>),
 }
@@ -427,7 +432,7 @@ impl Console {
         match &self.views.screen {
             Screen::Detail(detail) => Some(detail.eval_id.clone()),
             Screen::Logs(logs) => Some(logs.eval_id.clone()),
-            Screen::Table => self.views.table.selected().cloned(),
+            Screen::Table | Screen::Fleet { .. } => self.views.table.selected().cloned(),
         }
     }
 }

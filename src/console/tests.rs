@@ -2,6 +2,7 @@
 //! refusals, read-only, marks and the filter's hidden count, in-flight
 //! coalescing, and outcomes back into the status line and the timeline.
 
+use crate::model::EngineName;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
@@ -36,7 +37,7 @@ pub(super) fn container(id: &str, n: u8, state: ContainerState) -> ContainerFact
 /// already failed with its container removed.
 pub(super) fn console() -> Console {
     let mut state = State::default();
-    for source in [Source::Docker, Source::Redis] {
+    for source in [Source::Docker(EngineName::default()), Source::Redis] {
         state.apply(
             Observation::SourceUp {
                 source,
@@ -47,6 +48,7 @@ pub(super) fn console() -> Console {
     }
     state.apply(
         Observation::DockerList {
+            engine: EngineName::default(),
             containers: vec![
                 container("eval_running", 1, ContainerState::Running),
                 container("eval_lost", 2, ContainerState::Exited),

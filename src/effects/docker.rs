@@ -78,7 +78,7 @@ pub(super) async fn kill(runner: &EffectRunner, target: &Target, signal: &str) -
             OutcomeDetail::None,
         )
     };
-    let docker = match runner.docker().await {
+    let docker = match runner.docker(target).await {
         Ok(docker) => docker,
         Err(error) => return fail(error),
     };
@@ -228,7 +228,7 @@ pub(super) async fn remove(runner: &EffectRunner, target: &Target) -> Outcome {
     let Some(container_id) = target.container_id.as_deref() else {
         return remove_outcome(target, false, "no container known".into(), false);
     };
-    let docker = match runner.docker().await {
+    let docker = match runner.docker(target).await {
         Ok(docker) => docker,
         Err(error) => return remove_outcome(target, false, format!("not removed: {error}"), false),
     };

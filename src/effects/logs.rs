@@ -97,10 +97,11 @@ fn logs_outcome(
 /// there (`None`: the container is gone, which is an answer).
 async fn from_docker(
     runner: &EffectRunner,
+    target: &Target,
     container_id: &str,
     window: LogWindow,
 ) -> Result<Option<DockerLogs>, DockerError> {
-    let docker = runner.docker().await?;
+    let docker = runner.docker(target).await?;
     let facts = match inspect(&docker, &runner.inner.config.names, container_id).await {
         Ok(facts) => facts,
         Err(DockerError::NotFound) => return Ok(None),
@@ -170,7 +171,7 @@ pub async fn follow(
             .await;
         return;
     };
-    let docker = match runner.docker().await {
+    let docker = match runner.docker(target).await {
         Ok(docker) => docker,
         Err(error) => {
             let _ = tx
@@ -209,7 +210,7 @@ pub(super) async fn fetch(
     // Why Docker could not answer, said alongside whatever fallback is shown.
     let mut trouble: Vec<String> = Vec::new();
     match target.container_id.as_deref() {
-        Some(container_id) => match from_docker(runner, container_id, window).await {
+        Some(container_id) => match from_docker(runner, target, container_id, window).await {
             Ok(Some(read)) => {
                 let origin = LogOrigin::Docker { tty: read.logs.tty };
                 // A running container's log is never complete.

@@ -18,8 +18,9 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, mpsc};
 use tracing::Instrument;
 
-use crate::actions::{ActionKind, AuditEntry, DEFAULT_WAIT, Effect, Outcome};
-use crate::model::Ts;
+use crate::actions::{ActionKind, AuditEntry, DEFAULT_WAIT, Effect, Outcome, Target};
+use crate::engines::EngineSpec;
+use crate::model::{EngineName, Ts};
 use crate::names::Names;
 use crate::sources::docker::DockerError;
 
@@ -112,9 +113,9 @@ pub fn login_name() -> Option<String> {
 /// What the runner needs.
 #[derive(Clone, Debug)]
 pub struct EffectConfig {
-    /// As `DockerConfig::host`: `None` means `DOCKER_HOST`, else the local
-    /// socket.
-    pub docker_host: Option<String>,
+    /// The engines an action may reach, by name: each action goes to the
+    /// engine that holds its container.
+    pub engines: Vec<EngineSpec>,
     pub redis_url: String,
     pub names: Names,
     /// No action that writes runs.
@@ -131,7 +132,7 @@ impl EffectConfig {
     /// the default audit, a 5 s wait, this process's operator.
     pub fn new(redis_url: &str) -> Self {
         EffectConfig {
-            docker_host: None,
+            engines: Vec::new(),
             redis_url: redis_url.to_string(),
             names: Names::default(),
             read_only: false,
@@ -174,9 +175,9 @@ pub struct EffectRunner {
 struct Inner {
     config: EffectConfig,
     redis: ::redis::Client,
-    /// Connected on first use, so that a read-only runner never talks to
-    /// the engine for a refused action.
-    docker: OnceCell<::bollard::Docker>,
+    /// One client per engine, connected on first use, so that a read-only
+    /// runner never talks to an engine for a refused action.
+    dockers: Vec<(EngineSpec, OnceCell<::bollard::Docker>)>,
     /// Serialises appends to the audit file across concurrent effects.
     audit_file: tokio::sync::Mutex<()>,
     /// (action, eval id) of effects running: a second one is coalesced.
@@ -194,9 +195,13 @@ impl EffectRunner {
         })?;
         Ok(EffectRunner {
             inner: Arc::new(Inner {
+                dockers: config
+                    .engines
+                    .iter()
+                    .map(|engine| (engine.clone(), OnceCell::new()))
+                    .collect(),
                 config,
                 redis,
-                docker: OnceCell::new(),
                 audit_file: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::new(HashSet::new()),
             }),
@@ -245,6 +250,7 @@ impl EffectRunner {
             action = effect.kind().name(),
             eval_id = %target.eval_id,
             container_id = target.container_id.as_deref().unwrap_or(""),
+            engine = target.engine.as_ref().map_or("", EngineName::as_str),
         );
         self.run_audited(effect).instrument(span).await
     }
@@ -332,12 +338,36 @@ impl EffectRunner {
         );
     }
 
-    /// The Docker client, connected on first use.
-    async fn docker(&self) -> Result<::bollard::Docker, DockerError> {
-        let host = self.inner.config.docker_host.as_deref();
-        self.inner
-            .docker
-            .get_or_try_init(|| crate::sources::docker::connect(host))
+    /// The engine an action on `target` goes to (see `docker`).
+    fn engine_of(&self, target: &Target) -> Option<EngineName> {
+        let engines = &self.inner.dockers;
+        match &target.engine {
+            Some(name) => engines.iter().find(|(spec, _)| spec.name == *name),
+            None if engines.len() == 1 => engines.first(),
+            None => None,
+        }
+        .map(|(spec, _)| spec.name.clone())
+    }
+
+    /// The client of the engine that holds the target's container,
+    /// connected on first use. A target whose engine is not known goes
+    /// nowhere, unless there is one engine only: then there is no choice.
+    async fn docker(&self, target: &Target) -> Result<::bollard::Docker, DockerError> {
+        let engines = &self.inner.dockers;
+        let found = match &target.engine {
+            Some(name) => engines.iter().find(|(spec, _)| spec.name == *name),
+            None if engines.len() == 1 => engines.first(),
+            None => None,
+        };
+        let Some((spec, client)) = found else {
+            let known: Vec<&str> = engines.iter().map(|(s, _)| s.name.as_str()).collect();
+            return Err(DockerError::NoEngine {
+                engine: target.engine.as_ref().map(EngineName::to_string),
+                known: known.join(", "),
+            });
+        };
+        client
+            .get_or_try_init(|| crate::sources::docker::connect(Some(&spec.url)))
             .await
             .cloned()
     }

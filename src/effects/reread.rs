@@ -14,10 +14,13 @@ use crate::sources::docker::{DockerError, inspect};
 pub(super) async fn reread(runner: &EffectRunner, target: &Target) -> Vec<Observation> {
     let mut out = Vec::new();
     if let Some(container_id) = target.container_id.as_deref() {
-        match runner.docker().await {
+        // What the engine says is named after it, as its source names it.
+        let engine = runner.engine_of(target).unwrap_or_default();
+        match runner.docker(target).await {
             Ok(docker) => match inspect(&docker, &runner.inner.config.names, container_id).await {
-                Ok(facts) => out.push(Observation::DockerInspect(facts)),
+                Ok(facts) => out.push(Observation::DockerInspect(facts).with_engine(&engine)),
                 Err(DockerError::NotFound) => out.push(Observation::DockerGone {
+                    engine,
                     container_id: container_id.to_string(),
                     eval_id: target.eval_id.clone(),
                 }),

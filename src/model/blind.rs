@@ -10,7 +10,7 @@ use super::time::Ts;
 /// proven live since `since` (`None`: never read yet), and is connected
 /// again since `until` but has not read everything again yet (`None`: still
 /// down).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blind {
     pub source: Source,
     pub since: Option<Ts>,
@@ -34,7 +34,7 @@ impl Blind {
     /// "redis blind 22:43:39–22:44:39", "redis blind since 22:43:39",
     /// "redis not read yet".
     pub fn describe(&self) -> String {
-        let name = self.source.name();
+        let name = self.source.label();
         match (self.since, self.until) {
             (None, _) => format!("{name} not read yet"),
             (Some(since), None) => format!("{name} blind since {}", hms(since)),

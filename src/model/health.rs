@@ -4,7 +4,7 @@
 //! healthy ones.
 
 pub use super::blind::Blind;
-use super::observation::{ContainerState, Source, Status};
+use super::observation::{ContainerState, EngineName, Source, Status};
 use super::record::EvalRecord;
 use super::state::State;
 use super::time::{Ts, human_duration};
@@ -39,10 +39,11 @@ pub enum FlagKind {
     Unknown,
     NeverStarted,
     Killed,
+    HostUnknown,
 }
 
 impl FlagKind {
-    pub const ALL: [FlagKind; 10] = [
+    pub const ALL: [FlagKind; 11] = [
         FlagKind::LostCompletion,
         FlagKind::Overdue,
         FlagKind::EmptyFailure,
@@ -53,6 +54,7 @@ impl FlagKind {
         FlagKind::Unknown,
         FlagKind::NeverStarted,
         FlagKind::Killed,
+        FlagKind::HostUnknown,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +69,7 @@ impl FlagKind {
             FlagKind::Unknown => "unknown",
             FlagKind::NeverStarted => "never-started",
             FlagKind::Killed => "killed",
+            FlagKind::HostUnknown => "host-unknown",
         }
     }
 
@@ -146,6 +149,13 @@ pub enum Flag {
         past_deadline_ms: Option<i64>,
         timeout_secs: Option<u32>,
     },
+    /// The engine that holds the container is down or has not listed since
+    /// it connected: what the container does now is unknown, so no flag
+    /// that rests on it is raised (nor cleared).
+    HostUnknown {
+        engine: EngineName,
+        last_state: Option<ContainerState>,
+    },
 }
 
 impl Flag {
@@ -161,6 +171,7 @@ impl Flag {
             Flag::Unknown { .. } => FlagKind::Unknown,
             Flag::NeverStarted { .. } => FlagKind::NeverStarted,
             Flag::Killed { .. } => FlagKind::Killed,
+            Flag::HostUnknown { .. } => FlagKind::HostUnknown,
         }
     }
 
@@ -185,7 +196,10 @@ impl Flag {
             | Flag::Silent { .. }
             | Flag::NeverStarted { .. } => Severity::Warning,
             // Not an accusation: a question that the source's return answers.
-            Flag::TimedOut { .. } | Flag::Unknown { .. } | Flag::Killed { .. } => Severity::Info,
+            Flag::TimedOut { .. }
+            | Flag::Unknown { .. }
+            | Flag::Killed { .. }
+            | Flag::HostUnknown { .. } => Severity::Info,
         }
     }
 
@@ -277,6 +291,10 @@ impl Flag {
                 "running, and no log message or heartbeat for {}",
                 human_duration(*quiet_ms)
             ),
+            Flag::HostUnknown { engine, last_state } => format!(
+                "unknown: Docker engine {engine} is down or has not listed its containers since it connected; last seen {}",
+                last_state.map_or("in no state", ContainerState::name)
+            ),
             Flag::TimedOut {
                 exit_code,
                 runtime_ms,
@@ -339,13 +357,16 @@ impl Flag {
 }
 
 /// What the flags depend on besides the record itself.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HealthContext {
     pub now: Ts,
     pub grace_ms: i64,
     pub silent_after_ms: i64,
-    /// Docker is connected and has listed its containers since.
+    /// Every engine is connected and has listed its containers since.
     pub docker_synced: bool,
+    /// Engines down or not listed since connecting: their containers'
+    /// facts are as old as the engine's last list.
+    pub unsynced_engines: Vec<EngineName>,
     /// Redis is connected and has read its keys since.
     pub redis_synced: bool,
     /// Since when Redis pub/sub has been watched without a gap: a message
@@ -365,13 +386,23 @@ impl HealthContext {
             now,
             grace_ms: state.settings.grace_ms,
             silent_after_ms: state.settings.silent_after_ms,
-            docker_synced: state.docker.synced(),
+            docker_synced: state.engines_synced(),
+            unsynced_engines: state.unsynced_engines(),
             redis_synced: state.redis.synced(),
             redis_watching_since: state.redis.watching_since(),
             redis_stretch: state.redis.last_stretch(),
             redis_blind: Blind::of(Source::Redis, &state.redis),
-            docker_blind: Blind::of(Source::Docker, &state.docker),
+            // With no container to ask about, any engine's blindness leaves
+            // a stale-running in doubt: the first one blind says so.
+            docker_blind: state
+                .engines
+                .iter()
+                .find_map(|(name, health)| Blind::of(Source::Docker(name.clone()), health)),
         }
+    }
+
+    fn engine_synced(&self, engine: &EngineName) -> bool {
+        !self.unsynced_engines.contains(engine)
     }
 
     /// Redis was watched without a gap from `from` to `to`: now, or in the
@@ -409,7 +440,17 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     let redis = &record.redis;
     let terminal = redis.is_terminal();
 
-    if let Some(docker) = &record.docker {
+    let known_container = record.docker.as_ref().filter(|docker| {
+        let synced = ctx.engine_synced(&docker.engine);
+        if !synced {
+            flags.push(Flag::HostUnknown {
+                engine: docker.engine.clone(),
+                last_state: docker.state,
+            });
+        }
+        synced
+    });
+    if let Some(docker) = known_container {
         let state = docker.state;
         if state.is_some_and(ContainerState::is_live)
             && let Some(deadline) = docker.deadline()
@@ -471,7 +512,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                 if !decided {
                     // Whatever Redis would say (a completion published, the
                     // keys cleared) fell in its blindness: say what is known.
-                    flags.push(unless_blind(lost, ctx.redis_blind));
+                    flags.push(unless_blind(lost, ctx.redis_blind.clone()));
                 } else if expected_completion {
                     flags.push(lost);
                 } else if docker.exists() {
@@ -546,7 +587,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     {
         flags.push(unless_blind(
             Flag::StaleRunning,
-            ctx.redis_blind.or(ctx.docker_blind),
+            ctx.redis_blind.clone().or_else(|| ctx.docker_blind.clone()),
         ));
     }
 
@@ -584,7 +625,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                     Flag::Silent {
                         quiet_ms: now.since(last),
                     },
-                    ctx.redis_blind,
+                    ctx.redis_blind.clone(),
                 ));
             }
         }

@@ -12,10 +12,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::observation::{
-    CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage,
-    Observation, RedisSnapshot, Source, Status, StatusMessage, StorageMessage,
+    CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, EngineName,
+    LogMessage, Observation, RedisSnapshot, Source, Status, StatusMessage, StorageMessage,
 };
-use super::record::{DockerSide, EvalRecord, Happening, RunningKeyFacts};
+use super::record::{ContainerSide, EvalRecord, Happening, RunningKeyFacts};
 use super::state::State;
 use super::time::Ts;
 
@@ -35,28 +35,32 @@ impl State {
         self.observations += 1;
         match observation {
             Observation::DockerList {
+                engine,
                 containers,
                 requested_at,
-            } => self.apply_docker_list(containers, requested_at, now),
+            } => self.apply_docker_list(&engine, containers, requested_at, now),
             Observation::DockerEvent(event) => {
-                self.docker.last_event_at = Some(now);
-                self.docker.live(now);
+                let health = self.engine_mut(&event.engine);
+                health.last_event_at = Some(now);
+                health.live(now);
                 self.apply_docker_event(event, now);
             }
             Observation::DockerInspect(facts) => self.apply_container_facts(&facts, now, now),
             Observation::DockerGone {
+                engine,
                 container_id,
                 eval_id,
             } => {
                 if let Some(record) = self.evals.get_mut(eval_id.as_str()) {
-                    mark_removed(record, &container_id, now);
+                    mark_removed(record, &engine, &container_id, now);
                 }
             }
             Observation::DockerLogs {
+                engine,
                 container_id,
                 eval_id,
                 logs,
-            } => self.apply_docker_logs(&eval_id, &container_id, logs, now),
+            } => self.apply_docker_logs(&eval_id, &engine, &container_id, logs, now),
             Observation::RedisStatus {
                 channel_status,
                 message,
@@ -86,17 +90,24 @@ impl State {
                 self.rejected.add(now, rejection);
             }
             Observation::SourceUp { source, detail } => {
-                self.source_mut(source).went_up(now, detail)
+                if let Some(health) = self.source_mut(&source) {
+                    health.went_up(now, detail);
+                }
             }
             Observation::SourceDown { source, reason } => {
-                self.source_mut(source).went_down(now, reason, false)
+                if let Some(health) = self.source_mut(&source) {
+                    health.went_down(now, reason, false);
+                }
             }
             Observation::SourceUnanswered { source, reason } => {
-                self.source_mut(source).went_down(now, reason, true)
+                if let Some(health) = self.source_mut(&source) {
+                    health.went_down(now, reason, true);
+                }
             }
             Observation::SourceLive { source, probed_at } => {
-                let health = self.source_mut(source);
-                if health.connected {
+                if let Some(health) = self.source_mut(&source)
+                    && health.connected
+                {
                     health.live(probed_at.min(now));
                 }
             }
@@ -105,17 +116,19 @@ impl State {
                 waiting,
                 oldest_ms,
             } => {
-                let health = self.source_mut(source);
-                health.lag = (waiting > 0 && health.connected)
-                    .then_some(super::state::Lag { waiting, oldest_ms });
+                if let Some(health) = self.source_mut(&source) {
+                    health.lag = (waiting > 0 && health.connected)
+                        .then_some(super::state::Lag { waiting, oldest_ms });
+                }
             }
             Observation::DockerStreamMissed {
+                engine,
                 missed,
                 example,
                 consistent_at,
             } => {
-                tracing::warn!(missed, %example, "the Docker event stream missed changes");
-                let docker = &mut self.docker;
+                tracing::warn!(%engine, missed, %example, "the Docker event stream missed changes");
+                let docker = self.engine_mut(&engine);
                 docker.missed_changes += u64::from(missed);
                 // The stream was proven only up to the last list that agreed
                 // with it: the blind window of the restart opens there.
@@ -131,23 +144,45 @@ impl State {
         }
     }
 
-    fn apply_docker_list(&mut self, containers: Vec<ContainerFacts>, requested_at: Ts, now: Ts) {
+    /// A list is the truth about one engine only: a container of another
+    /// engine is neither listed nor absent from it.
+    fn apply_docker_list(
+        &mut self,
+        engine: &EngineName,
+        containers: Vec<ContainerFacts>,
+        requested_at: Ts,
+        now: Ts,
+    ) {
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
         for record in self.evals.values_mut() {
             let Some(docker) = &record.docker else {
                 continue;
             };
+            if docker.engine != *engine {
+                continue;
+            }
             // A container first seen after the list was requested may simply
             // be newer than the list.
             if docker.first_seen < requested_at && !listed.contains(docker.container_id.as_str()) {
                 let id = docker.container_id.clone();
-                mark_removed(record, &id, now);
+                mark_removed(record, engine, &id, now);
             }
         }
         for facts in &containers {
-            self.apply_container_facts(facts, requested_at, now);
+            if facts.engine == *engine {
+                self.apply_container_facts(facts, requested_at, now);
+            } else {
+                // A list names its engine on every entry; one that says
+                // otherwise was built wrongly and must not touch another
+                // engine's containers.
+                let facts = ContainerFacts {
+                    engine: engine.clone(),
+                    ..facts.clone()
+                };
+                self.apply_container_facts(&facts, requested_at, now);
+            }
         }
-        self.docker.read_in_full(now);
+        self.engine_mut(engine).read_in_full(now);
     }
 
     /// Applies a list entry or an inspect. `taken_at` is when the facts were
@@ -157,8 +192,13 @@ impl State {
             return;
         }
         let record = self.record_mut(&facts.eval_id, now);
-        let Some(docker) = container_side(record, &facts.container_id, facts.created_at, now)
-        else {
+        let Some(docker) = container_side(
+            record,
+            &facts.engine,
+            &facts.container_id,
+            facts.created_at,
+            now,
+        ) else {
             return;
         };
         fill(&mut docker.executor, &facts.executor);
@@ -184,7 +224,7 @@ impl State {
         let stale = docker.last_event_at.is_some_and(|at| at > taken_at);
         let new_state = facts.state.filter(|_| !stale);
         if let Some(new_state) = new_state {
-            advance_state(record, new_state, now, Source::Docker);
+            advance_state(record, new_state, now);
         }
     }
 
@@ -195,19 +235,23 @@ impl State {
         let record = self.record_mut(&event.eval_id, now);
         // Parsing the label costs about a fifth of an event: only a new
         // container side, or one without the label yet, needs it.
-        let needs_created = record
-            .docker
-            .as_ref()
-            .is_none_or(|d| d.container_id != event.container_id || d.created_at_label.is_none());
+        let needs_created = record.docker.as_ref().is_none_or(|d| {
+            d.engine != event.engine
+                || d.container_id != event.container_id
+                || d.created_at_label.is_none()
+        });
         let created_at = needs_created
             .then(|| event.created_at_label.as_deref().and_then(Ts::parse))
             .flatten();
+        let source = Source::Docker(event.engine.clone());
         let duplicate = record.timeline.iter().any(|entry| {
-            entry.source == Source::Docker
+            entry.source == source
                 && entry.at == event.at
                 && matches!(entry.what, Happening::Container { action, .. } if action == event.action)
         });
-        let Some(docker) = container_side(record, &event.container_id, created_at, now) else {
+        let Some(docker) =
+            container_side(record, &event.engine, &event.container_id, created_at, now)
+        else {
             return;
         };
         fill(&mut docker.executor, &event.executor);
@@ -248,7 +292,7 @@ impl State {
                 .flatten();
             record.note(
                 event.at,
-                Source::Docker,
+                source,
                 Happening::Container {
                     action: event.action,
                     exit_code,
@@ -256,13 +300,14 @@ impl State {
             );
         }
         if let Some(state) = new_state {
-            advance_state(record, state, now, Source::Docker);
+            advance_state(record, state, now);
         }
     }
 
     fn apply_docker_logs(
         &mut self,
         eval_id: &str,
+        engine: &EngineName,
         container_id: &str,
         logs: CapturedLogs,
         now: Ts,
@@ -270,12 +315,20 @@ impl State {
         let Some(record) = self.evals.get_mut(eval_id) else {
             return;
         };
-        if record.container_id() != Some(container_id) {
+        let held = record
+            .docker
+            .as_ref()
+            .is_some_and(|d| d.engine == *engine && d.container_id == container_id);
+        if !held {
             return;
         }
         let bytes = logs.total_bytes;
         record.captured_logs = Some(Box::new(logs));
-        record.note(now, Source::Docker, Happening::LogsCaptured { bytes });
+        record.note(
+            now,
+            Source::Docker(engine.clone()),
+            Happening::LogsCaptured { bytes },
+        );
     }
 
     fn apply_status(&mut self, channel_status: Status, message: StatusMessage, now: Ts) {
@@ -451,13 +504,15 @@ fn effective_status(channel: Status, payload: Option<Status>) -> Status {
 /// is gone or the second is newer; otherwise it is noted and ignored.
 fn container_side<'a>(
     record: &'a mut EvalRecord,
+    engine: &EngineName,
     container_id: &str,
     created_at: Option<Ts>,
     now: Ts,
-) -> Option<&'a mut DockerSide> {
+) -> Option<&'a mut ContainerSide> {
+    let source = Source::Docker(engine.clone());
     let replace = match &record.docker {
         None => true,
-        Some(d) if d.container_id == container_id => false,
+        Some(d) if d.engine == *engine && d.container_id == container_id => false,
         Some(d) => {
             // Without both labels there is no telling which is newer; taking
             // the one seen last would make two listed containers take turns
@@ -468,9 +523,11 @@ fn container_side<'a>(
             };
             if !(d.state == Some(ContainerState::Removed) || newer) {
                 // Once: a periodic list repeats it, and the timeline is bounded.
-                let note = Happening::Note(format!("another container {container_id} ignored"));
+                let note = Happening::Note(format!(
+                    "another container {container_id} on {engine} ignored"
+                ));
                 if !record.timeline.iter().any(|entry| entry.what == note) {
-                    record.note(now, Source::Docker, note);
+                    record.note(now, source, note);
                 }
                 return None;
             }
@@ -479,24 +536,29 @@ fn container_side<'a>(
     };
     if replace {
         if let Some(old) = &record.docker {
-            let note = format!("container {} replaced by {container_id}", old.container_id);
-            record.note(now, Source::Docker, Happening::Note(note));
+            let note = format!(
+                "container {} on {} replaced by {container_id} on {engine}",
+                old.container_id, old.engine
+            );
+            record.note(now, source, Happening::Note(note));
             record.captured_logs = None;
         }
-        record.docker = Some(DockerSide {
+        record.docker = Some(ContainerSide {
+            engine: engine.clone(),
             container_id: container_id.to_string(),
             first_seen: now,
-            ..DockerSide::default()
+            ..ContainerSide::default()
         });
     }
     record.docker.as_mut()
 }
 
 /// Moves the container's state forward; never backwards.
-fn advance_state(record: &mut EvalRecord, new: ContainerState, now: Ts, source: Source) {
+fn advance_state(record: &mut EvalRecord, new: ContainerState, now: Ts) {
     let Some(docker) = record.docker.as_mut() else {
         return;
     };
+    let source = Source::Docker(docker.engine.clone());
     let forward = docker.state.is_none_or(|old| {
         state_rank(new) > state_rank(old) || (old != new && state_rank(new) == state_rank(old))
     });
@@ -510,13 +572,19 @@ fn advance_state(record: &mut EvalRecord, new: ContainerState, now: Ts, source: 
     record.note(now, source, Happening::ContainerState(new));
 }
 
-fn mark_removed(record: &mut EvalRecord, container_id: &str, now: Ts) {
+fn mark_removed(record: &mut EvalRecord, engine: &EngineName, container_id: &str, now: Ts) {
     let matches = record.docker.as_ref().is_some_and(|d| {
-        d.container_id == container_id && d.state != Some(ContainerState::Removed)
+        d.engine == *engine
+            && d.container_id == container_id
+            && d.state != Some(ContainerState::Removed)
     });
     if matches {
-        advance_state(record, ContainerState::Removed, now, Source::Docker);
-        record.note(now, Source::Docker, Happening::ContainerGone);
+        advance_state(record, ContainerState::Removed, now);
+        record.note(
+            now,
+            Source::Docker(engine.clone()),
+            Happening::ContainerGone,
+        );
     }
 }
 

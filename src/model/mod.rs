@@ -2,6 +2,7 @@
 //! with health flags. Pure: no IO, no clock reads.
 
 pub mod blind;
+pub mod fleet;
 pub mod health;
 pub mod live_logs;
 pub mod merge;
@@ -12,7 +13,7 @@ pub mod time;
 
 pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
 pub use observation::*;
-pub use record::{DockerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
+pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
 pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
 

@@ -20,22 +20,118 @@ pub fn short_container_id(id: &str) -> &str {
     id.char_indices().nth(12).map_or(id, |(cut, _)| &id[..cut])
 }
 
-/// Where a fact came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The name of one container engine (one executor host's Docker engine,
+/// or later a Kubernetes cluster): container ids are unique per engine
+/// only, so every runtime fact is keyed by (engine, container id). Shared,
+/// because every observation and record of the engine names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EngineName(Arc<str>);
+
+impl EngineName {
+    pub fn new(name: &str) -> Self {
+        EngineName(Arc::from(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A recording written before engines had names leaves it empty.
+    pub fn is_unnamed(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for EngineName {
+    fn from(name: &str) -> Self {
+        EngineName::new(name)
+    }
+}
+
+impl std::fmt::Display for EngineName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for EngineName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EngineName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(EngineName::new(&crate::sanitize::clean_line(&name)))
+    }
+}
+
+/// Where a fact came from: one container engine among several, Redis, or
+/// evaltop itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
-    Docker,
+    Docker(EngineName),
     Redis,
     Evaltop,
 }
 
 impl Source {
-    pub fn name(self) -> &'static str {
+    /// The kind of source, for logs and the event log's column.
+    pub fn name(&self) -> &'static str {
         match self {
-            Source::Docker => "docker",
+            Source::Docker(_) => "docker",
             Source::Redis => "redis",
             Source::Evaltop => "evaltop",
         }
+    }
+
+    /// `docker:exec-1`, `redis`, `evaltop`: how a source is written in a
+    /// recording and shown where engines must be told apart.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Docker(engine) if engine.is_unnamed() => "docker".to_string(),
+            Source::Docker(engine) => format!("docker:{engine}"),
+            Source::Redis | Source::Evaltop => self.name().to_string(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Source> {
+        match text.split_once(':') {
+            Some(("docker", engine)) => Some(Source::Docker(EngineName::from(engine))),
+            Some(_) => None,
+            None => match text {
+                // A recording written before engines had names.
+                "docker" => Some(Source::Docker(EngineName::default())),
+                "redis" => Some(Source::Redis),
+                "evaltop" => Some(Source::Evaltop),
+                _ => None,
+            },
+        }
+    }
+
+    pub fn engine(&self) -> Option<&EngineName> {
+        match self {
+            Source::Docker(engine) => Some(engine),
+            Source::Redis | Source::Evaltop => None,
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Source::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown source {text:?}: docker, docker:NAME, redis or evaltop"
+            ))
+        })
     }
 }
 
@@ -227,6 +323,9 @@ impl ContainerAction {
 /// `None` until an inspect fills them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerFacts {
+    /// The engine that reported it (set by the engine's source).
+    #[serde(default)]
+    pub engine: EngineName,
     pub container_id: String,
     pub eval_id: String,
     pub state: Option<ContainerState>,
@@ -249,6 +348,9 @@ pub struct ContainerFacts {
 /// A Docker container event, normalised.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerEvent {
+    /// The engine that reported it (set by the engine's source).
+    #[serde(default)]
+    pub engine: EngineName,
     pub container_id: String,
     pub eval_id: String,
     pub action: ContainerAction,
@@ -407,6 +509,9 @@ pub enum Observation {
     /// Every container labelled `eval_id` (within the executor filter), as
     /// of `at` on the daemon's clock. Containers not in it are gone.
     DockerList {
+        /// The engine listed: the list says nothing of other engines.
+        #[serde(default)]
+        engine: EngineName,
         containers: Vec<ContainerFacts>,
         /// Local time the list was requested: a container first seen after
         /// it is not absent, just newer than the list.
@@ -417,11 +522,15 @@ pub enum Observation {
     DockerInspect(ContainerFacts),
     /// An inspect or log read answered 404: the container is gone.
     DockerGone {
+        #[serde(default)]
+        engine: EngineName,
         container_id: String,
         eval_id: String,
     },
     /// Logs read right after a container died (or found exited).
     DockerLogs {
+        #[serde(default)]
+        engine: EngineName,
         container_id: String,
         eval_id: String,
         logs: CapturedLogs,
@@ -469,6 +578,9 @@ pub enum Observation {
     /// the stream is suspect and is started again. It was last shown
     /// consistent by the list requested at `consistent_at`.
     DockerStreamMissed {
+        /// The engine whose stream missed them.
+        #[serde(default)]
+        engine: EngineName,
         missed: u32,
         /// One of the changes, e.g. "abc123 exited, no die event".
         example: String,
@@ -481,4 +593,81 @@ pub enum Observation {
         container_id: String,
         signal: String,
     },
+}
+
+impl Observation {
+    /// The engine a Docker observation came from; `None` for the others.
+    pub fn engine(&self) -> Option<&EngineName> {
+        match self {
+            Observation::DockerList { engine, .. }
+            | Observation::DockerGone { engine, .. }
+            | Observation::DockerLogs { engine, .. } => Some(engine),
+            Observation::DockerEvent(event) => Some(&event.engine),
+            Observation::DockerInspect(facts) => Some(&facts.engine),
+            Observation::DockerStreamMissed { engine, .. } => Some(engine),
+            Observation::SourceUp { source, .. }
+            | Observation::SourceDown { source, .. }
+            | Observation::SourceUnanswered { source, .. }
+            | Observation::SourceLive { source, .. }
+            | Observation::SourceLag { source, .. } => source.engine(),
+            Observation::Rejected(rejection) => rejection.source.engine(),
+            // evaltop's own: it acted on the record's container.
+            Observation::Killed { .. }
+            | Observation::RedisStatus { .. }
+            | Observation::RedisLog(_)
+            | Observation::RedisStorage(_)
+            | Observation::RedisKeys(_) => None,
+        }
+    }
+
+    /// Names the engine of a Docker observation: every one that leaves an
+    /// engine's source, and every unnamed one replayed from an older
+    /// recording. Other observations are left as they are.
+    pub fn with_engine(mut self, name: &EngineName) -> Self {
+        let slot = match &mut self {
+            Observation::DockerList {
+                engine, containers, ..
+            } => {
+                for facts in containers.iter_mut() {
+                    facts.engine = name.clone();
+                }
+                Some(engine)
+            }
+            Observation::DockerGone { engine, .. } | Observation::DockerLogs { engine, .. } => {
+                Some(engine)
+            }
+            Observation::DockerEvent(event) => Some(&mut event.engine),
+            Observation::DockerInspect(facts) => Some(&mut facts.engine),
+            Observation::DockerStreamMissed { engine, .. } => Some(engine),
+            Observation::SourceUp { source, .. }
+            | Observation::SourceDown { source, .. }
+            | Observation::SourceUnanswered { source, .. }
+            | Observation::SourceLive { source, .. }
+            | Observation::SourceLag { source, .. } => match source {
+                Source::Docker(engine) => Some(engine),
+                Source::Redis | Source::Evaltop => None,
+            },
+            Observation::Rejected(rejection) => match &mut rejection.source {
+                Source::Docker(engine) => Some(engine),
+                Source::Redis | Source::Evaltop => None,
+            },
+            Observation::Killed { .. }
+            | Observation::RedisStatus { .. }
+            | Observation::RedisLog(_)
+            | Observation::RedisStorage(_)
+            | Observation::RedisKeys(_) => None,
+        };
+        if let Some(engine) = slot {
+            *engine = name.clone();
+        }
+        self
+    }
+
+    /// Names the engine only where a recording left it unnamed.
+    pub fn with_default_engine(self, name: &EngineName) -> Self {
+        match self.engine() {
+            Some(engine) if engine.is_unnamed() => self.with_engine(name),
+            Some(_) | None => self,
+        }
+    }
 }

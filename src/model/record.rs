@@ -3,7 +3,9 @@
 
 use std::collections::VecDeque;
 
-use super::observation::{CapturedLogs, ContainerAction, ContainerState, Source, Status};
+use super::observation::{
+    CapturedLogs, ContainerAction, ContainerState, EngineName, Source, Status,
+};
 use super::time::Ts;
 
 /// How many timeline entries a record keeps. The first entries (how the
@@ -11,9 +13,12 @@ use super::time::Ts;
 /// of a very chatty evaluation is dropped and counted.
 pub const TIMELINE_CAP: usize = 48;
 
-/// What Docker says about an evaluation's container.
+/// What the engine that holds an evaluation's container says about it: a
+/// container seen by a Docker engine (later, a pod seen by a cluster). Its
+/// identity is (engine, container id).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct DockerSide {
+pub struct ContainerSide {
+    pub engine: EngineName,
     pub container_id: String,
     pub state: Option<ContainerState>,
     pub executor: Option<String>,
@@ -39,7 +44,7 @@ pub struct DockerSide {
     pub last_event_at: Option<Ts>,
 }
 
-impl DockerSide {
+impl ContainerSide {
     /// When the process inside ended, as well as evaltop knows: the finish
     /// time from an inspect, else when it learnt of the removal.
     pub fn ended_at(&self) -> Option<Ts> {
@@ -232,7 +237,7 @@ impl Timeline {
 /// Everything evaltop knows about one evaluation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvalRecord {
-    pub docker: Option<DockerSide>,
+    pub docker: Option<ContainerSide>,
     pub redis: RedisSide,
     /// Logs read from Docker at the container's death; kept because the
     /// executor may remove the container within milliseconds.
@@ -265,6 +270,11 @@ impl EvalRecord {
             .as_ref()
             .and_then(|d| d.executor.as_deref())
             .or(self.redis.executor_id.as_deref())
+    }
+
+    /// The engine that holds (or held) the container.
+    pub fn engine(&self) -> Option<&EngineName> {
+        self.docker.as_ref().map(|d| &d.engine)
     }
 
     pub fn container_state(&self) -> Option<ContainerState> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::live_logs::LiveLogs;
-use super::observation::{EvalId, Rejection, Source};
+use super::observation::{EngineName, EvalId, Rejection, Source};
 use super::record::EvalRecord;
 use super::time::Ts;
 
@@ -200,7 +200,9 @@ impl Default for Settings {
 pub struct State {
     pub settings: Settings,
     pub evals: HashMap<EvalId, EvalRecord>,
-    pub docker: SourceHealth,
+    /// Each container engine's health, in the order they were configured
+    /// (or first heard of): each engine is a source of its own.
+    pub engines: Vec<(EngineName, SourceHealth)>,
     pub redis: SourceHealth,
     pub rejected: Rejections,
     /// What evaltop saw live on `evaluation:{id}:logs`, bounded, so that
@@ -218,17 +220,62 @@ impl State {
         }
     }
 
-    pub fn source(&self, source: Source) -> &SourceHealth {
-        match source {
-            Source::Docker => &self.docker,
-            _ => &self.redis,
+    /// Registers an engine before it has said anything, so that it counts
+    /// as not yet synced (and its evaluations as unknown) until it lists.
+    pub fn add_engine(&mut self, engine: EngineName) {
+        if self.engine(&engine).is_none() {
+            self.engines.push((engine, SourceHealth::default()));
         }
     }
 
-    pub(crate) fn source_mut(&mut self, source: Source) -> &mut SourceHealth {
+    pub fn engine(&self, engine: &EngineName) -> Option<&SourceHealth> {
+        self.engines
+            .iter()
+            .find(|(name, _)| name == engine)
+            .map(|(_, health)| health)
+    }
+
+    /// The engine's health, registered on first sight.
+    pub(crate) fn engine_mut(&mut self, engine: &EngineName) -> &mut SourceHealth {
+        let at = match self.engines.iter().position(|(name, _)| name == engine) {
+            Some(at) => at,
+            None => {
+                self.engines.push((engine.clone(), SourceHealth::default()));
+                self.engines.len() - 1
+            }
+        };
+        &mut self.engines[at].1
+    }
+
+    /// Every engine known is connected and has listed since: none of the
+    /// evaluations' containers is unknown. False while no engine is known.
+    pub fn engines_synced(&self) -> bool {
+        !self.engines.is_empty() && self.engines.iter().all(|(_, h)| h.synced())
+    }
+
+    /// Engines that are down or have not listed since connecting.
+    pub fn unsynced_engines(&self) -> Vec<EngineName> {
+        self.engines
+            .iter()
+            .filter(|(_, h)| !h.synced())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// A source's health; evaltop itself has none.
+    pub fn source(&self, source: &Source) -> Option<&SourceHealth> {
         match source {
-            Source::Docker => &mut self.docker,
-            _ => &mut self.redis,
+            Source::Docker(engine) => self.engine(engine),
+            Source::Redis => Some(&self.redis),
+            Source::Evaltop => None,
+        }
+    }
+
+    pub(crate) fn source_mut(&mut self, source: &Source) -> Option<&mut SourceHealth> {
+        match source {
+            Source::Docker(engine) => Some(self.engine_mut(engine)),
+            Source::Redis => Some(&mut self.redis),
+            Source::Evaltop => None,
         }
     }
 

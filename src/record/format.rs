@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cli::SourceArgs;
-use crate::model::{Settings, Ts};
+use crate::engines::EngineSpec;
+use crate::model::{EngineName, Settings, Ts};
 use crate::sources::Received;
 
 /// What the header's `format` field holds: tells a recording from any
@@ -15,10 +16,7 @@ pub const FORMAT_NAME: &str = "evaltop-recording";
 /// The version this evaltop writes, and whose major version it reads.
 /// Minor versions only add (optional fields, line types a reader may skip);
 /// a new major version may change anything, so it is refused.
-pub const FORMAT_VERSION: (u32, u32) = (1, 0);
-
-/// Where the Docker source connects when no host is given.
-const DEFAULT_DOCKER: &str = "unix:///var/run/docker.sock";
+pub const FORMAT_VERSION: (u32, u32) = (1, 1);
 
 /// One line of a recording.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,7 +67,12 @@ pub struct Header {
 /// The sources a recording was made from (passwords redacted).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordedSources {
+    /// The first engine's URL (the only one before format 1.1).
     pub docker: String,
+    /// Every engine watched, by name (format 1.1); absent in older
+    /// recordings, which watched the one engine `docker` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<RecordedEngine>,
     pub redis: String,
     /// The executor filter (empty: every executor).
     #[serde(default)]
@@ -79,14 +82,56 @@ pub struct RecordedSources {
 impl RecordedSources {
     /// The sources named on the command line; the Redis password, if any,
     /// never reaches the file.
-    pub fn from_args(args: &SourceArgs) -> Self {
+    pub fn from_args(args: &SourceArgs, engines: &[EngineSpec]) -> Self {
         RecordedSources {
-            docker: args
-                .docker
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DOCKER.to_string()),
+            docker: engines.first().map_or_else(
+                || crate::engines::LOCAL_SOCKET.to_string(),
+                |e| e.redacted_url(),
+            ),
+            engines: engines
+                .iter()
+                .map(|e| RecordedEngine {
+                    name: e.name.clone(),
+                    url: e.redacted_url(),
+                })
+                .collect(),
             redis: crate::sources::redis::redact_url(&args.redis),
             executors: args.executors.clone(),
+        }
+    }
+}
+
+/// One engine of a recording.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEngine {
+    pub name: EngineName,
+    pub url: String,
+}
+
+impl RecordedSources {
+    /// The engines recorded, as specs (an older recording: its one engine).
+    pub fn engine_specs(&self) -> Vec<EngineSpec> {
+        match self.engines.as_slice() {
+            [] => vec![EngineSpec {
+                name: self.default_engine(),
+                url: self.docker.clone(),
+            }],
+            engines => engines
+                .iter()
+                .map(|e| EngineSpec {
+                    name: e.name.clone(),
+                    url: e.url.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The engine an unnamed Docker observation belongs to: the one engine
+    /// of an older recording, named after its URL as `--docker URL` would.
+    pub fn default_engine(&self) -> EngineName {
+        match self.engines.as_slice() {
+            [only] => only.name.clone(),
+            _ => EngineName::new(&crate::engines::default_name(&self.docker)),
         }
     }
 }

@@ -10,7 +10,9 @@ mod replay;
 mod tests;
 mod writer;
 
-pub use format::{FORMAT_NAME, FORMAT_VERSION, Header, Line, RecordedSettings, RecordedSources};
+pub use format::{
+    FORMAT_NAME, FORMAT_VERSION, Header, Line, RecordedEngine, RecordedSettings, RecordedSources,
+};
 pub use reader::{LineProblem, RecordError, Recording, parse, read};
 pub use replay::{Player, Replay, ReplayCommand, Seek, Speed, first_alarm, parse_at, state_at};
 pub use writer::{CLOCK_TICK, RecordHandle, RecordStatus, Recorder, tee, write_events};

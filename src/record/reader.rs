@@ -115,6 +115,7 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, RecordError> {
         return Err(RecordError::Empty);
     };
     let header = read_header(first_no, first)?;
+    let default_engine = header.sources.default_engine();
     let mut recording = Recording {
         end: header.started_at,
         header,
@@ -125,8 +126,11 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, RecordError> {
     while let Some((number, bytes)) = lines.next() {
         let last_unterminated = lines.peek().is_none() && !ends_with_newline;
         match read_line(bytes) {
-            Ok(Line::Observed(received)) => {
+            Ok(Line::Observed(mut received)) => {
                 recording.end = recording.end.max(received.at);
+                // A recording made before engines had names watched one
+                // engine: its Docker observations are that engine's.
+                received.observation = received.observation.with_default_engine(&default_engine);
                 recording.lines.push(received);
             }
             Ok(Line::Clock { at }) => recording.end = recording.end.max(at),

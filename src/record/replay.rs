@@ -211,11 +211,19 @@ impl Player {
 pub fn state_at(recording: &Recording, settings: Settings, at: Option<Ts>) -> State {
     let mut player = Player::new(recording);
     let mut state = State::new(settings);
+    add_engines(&mut state, recording);
     let range = match player.seek(at.unwrap_or(recording.end)) {
         Seek::Forward(range) | Seek::Restart(range) => range,
     };
     apply(&mut state, recording, range);
     state
+}
+
+/// The recording's engines are known from its start, as the live ones are.
+fn add_engines(state: &mut State, recording: &Recording) {
+    for engine in recording.header.sources.engine_specs() {
+        state.add_engine(engine.name);
+    }
 }
 
 fn apply(state: &mut State, recording: &Recording, range: Range<usize>) {
@@ -312,8 +320,10 @@ impl Replay {
     /// At the start of `recording`, playing at 1x.
     pub fn new(recording: Recording, settings: Settings) -> Self {
         let player = Player::new(&recording);
+        let mut state = State::new(settings.clone());
+        add_engines(&mut state, &recording);
         Replay {
-            state: State::new(settings.clone()),
+            state,
             recording,
             settings,
             player,
@@ -370,6 +380,7 @@ impl Replay {
             Some(Seek::Forward(range)) => apply(&mut self.state, &self.recording, range),
             Some(Seek::Restart(range)) => {
                 self.state = State::new(self.settings.clone());
+                add_engines(&mut self.state, &self.recording);
                 apply(&mut self.state, &self.recording, range);
             }
             None => {}

@@ -2,6 +2,7 @@
 //! malformed files, the replay cursor's determinism, `--at` parsing and the
 //! stream writers.
 
+use crate::model::EngineName;
 use std::time::Duration;
 
 use super::*;
@@ -24,6 +25,7 @@ fn header() -> Header {
     Header::new(
         RecordedSources {
             docker: "unix:///var/run/docker.sock".into(),
+            engines: Vec::new(),
             redis: "redis://:***@127.0.0.1:6379".into(),
             executors: Vec::new(),
         },
@@ -37,6 +39,7 @@ fn header() -> Header {
 
 fn event(eval_id: &str, action: ContainerAction, secs: f64, exit: Option<i64>) -> Observation {
     Observation::DockerEvent(ContainerEvent {
+        engine: EngineName::new("local"),
         container_id: format!("c_{eval_id}"),
         eval_id: eval_id.to_string(),
         action,
@@ -80,6 +83,7 @@ fn observations() -> Vec<Received> {
         detail: "test".into(),
     };
     let list = Observation::DockerList {
+        engine: EngineName::new("local"),
         containers: vec![ContainerFacts {
             container_id: "c_other".into(),
             eval_id: "eval_other".into(),
@@ -89,7 +93,7 @@ fn observations() -> Vec<Received> {
         requested_at: at(0.2),
     };
     [
-        (0.1, up(Source::Docker)),
+        (0.1, up(Source::Docker(EngineName::new("local")))),
         (0.1, up(Source::Redis)),
         (0.3, list),
         (0.25, keys(&[])),
@@ -150,7 +154,7 @@ fn flags(state: &State, eval_id: &str, now: Ts) -> Vec<FlagKind> {
 
 fn assert_same(a: &State, b: &State) {
     assert_eq!(a.evals, b.evals);
-    assert_eq!(a.docker, b.docker);
+    assert_eq!(a.engines, b.engines);
     assert_eq!(a.redis, b.redis);
     assert_eq!(a.rejected, b.rejected);
     assert_eq!(a.observations, b.observations);
@@ -172,7 +176,7 @@ fn a_recording_reads_back_as_written() {
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first["type"], "header");
     assert_eq!(first["format"], "evaltop-recording");
-    assert_eq!(first["version"], "1.0");
+    assert_eq!(first["version"], "1.1");
     assert!(
         text.lines()
             .nth(1)
@@ -296,7 +300,7 @@ fn a_complete_last_line_without_a_newline_is_fine() {
 #[test]
 fn a_newer_major_version_is_refused_and_a_newer_minor_read() {
     let text = String::from_utf8(recorded()).unwrap();
-    let newer = text.replacen(r#""version":"1.0""#, r#""version":"2.0""#, 1);
+    let newer = text.replacen(r#""version":"1.1""#, r#""version":"2.0""#, 1);
     let error = parse(newer.as_bytes()).unwrap_err();
     assert!(matches!(error, RecordError::NewerVersion { .. }));
     assert_eq!(
@@ -305,7 +309,7 @@ fn a_newer_major_version_is_refused_and_a_newer_minor_read() {
     );
 
     let minor = text.replacen(
-        r#""version":"1.0""#,
+        r#""version":"1.1""#,
         r#""version":"1.4","compression":"none""#,
         1,
     );
@@ -591,4 +595,31 @@ fn the_demo_starts_where_its_incident_is_fullest() {
         t = t.plus_millis(1_000);
     }
     assert!(at < recording.end, "it plays on from there");
+}
+
+/// Format 1.0 had one engine and no names: its Docker observations replay
+/// as the engine its URL names, and its health lines too.
+#[test]
+fn a_recording_without_engine_names_replays_as_one_engine_named_after_its_url() {
+    let text = String::from_utf8(recorded()).unwrap();
+    let old = text
+        .replacen(r#""version":"1.1""#, r#""version":"1.0""#, 1)
+        .replace("unix:///var/run/docker.sock", "tcp://exec-9:2375")
+        .replace(r#""engine":"local","#, "")
+        .replace(r#""docker:local""#, r#""docker""#);
+    assert!(!old.contains("local"), "every engine name is gone: {old}");
+    let recording = parse(old.as_bytes()).unwrap();
+    assert_eq!(recording.skipped, 0, "{:?}", recording.problems);
+    let exec9 = EngineName::new("exec-9");
+    let docker: Vec<_> = recording
+        .lines
+        .iter()
+        .filter_map(|r| r.observation.engine())
+        .collect();
+    assert!(!docker.is_empty());
+    assert!(docker.iter().all(|e| **e == exec9), "{docker:?}");
+    let state = crate::record::state_at(&recording, Settings::default(), None);
+    assert_eq!(state.engines.len(), 1);
+    assert_eq!(state.engines[0].0, exec9);
+    assert!(state.evals.values().any(|r| r.engine() == Some(&exec9)));
 }

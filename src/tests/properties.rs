@@ -9,6 +9,7 @@
 //! default, for CI). The long run, by hand:
 //! `PROPTEST_CASES=1000000 cargo test --release --lib tests::properties`.
 
+use crate::model::EngineName;
 use std::collections::BTreeMap;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary, EventMessage};
@@ -427,7 +428,7 @@ fn observations(case: &Case) -> Vec<Observation> {
     let pool = &case.pool;
     let mut out = vec![
         Observation::SourceUp {
-            source: Source::Docker,
+            source: Source::Docker(EngineName::default()),
             detail: "property".into(),
         },
         Observation::SourceUp {
@@ -442,6 +443,7 @@ fn observations(case: &Case) -> Vec<Observation> {
         .filter_map(|c| facts::from_summary(&names, &c.summary(pool)))
         .collect();
     out.push(Observation::DockerList {
+        engine: EngineName::default(),
         containers: listed,
         requested_at: Ts(T0),
     });
@@ -462,6 +464,7 @@ fn observations(case: &Case) -> Vec<Observation> {
                 (inspected.container_id.clone(), inspected.eval_id.clone());
             out.push(Observation::DockerInspect(inspected));
             out.push(Observation::DockerLogs {
+                engine: EngineName::default(),
                 container_id,
                 eval_id,
                 logs: captured(&container.logs, container.tty),

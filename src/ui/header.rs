@@ -19,12 +19,65 @@ pub(super) fn render(state: &State, counts: &Counts, now: Ts, area: Rect, buf: &
         return;
     }
     let lines = vec![
-        source_line("docker", &state.docker, now),
+        engines_line(state, now),
         source_line("redis", &state.redis, now),
         totals_line(counts, state.rejected.total),
         flags_line(counts),
     ];
     Paragraph::new(lines).render(area, buf);
+}
+
+/// One engine: its own line, as before fleets. Several: folded into one,
+/// "2/3 engines connected · exec-3 reconnecting: <reason>", so that the
+/// header keeps its height; the fleet view has a line per engine.
+fn engines_line(state: &State, now: Ts) -> Line<'_> {
+    static NEVER: std::sync::LazyLock<SourceHealth> =
+        std::sync::LazyLock::new(SourceHealth::default);
+    match state.engines.as_slice() {
+        [] => source_line("docker", &NEVER, now),
+        [(_, health)] => source_line("docker", health, now),
+        engines => {
+            let connected = engines.iter().filter(|(_, h)| h.connected).count();
+            let synced = engines.iter().filter(|(_, h)| h.synced()).count();
+            let all = connected == engines.len();
+            let mut spans = vec![Span::styled(format!("{:<7}", "docker"), theme::title())];
+            let (mark, style) = if all {
+                ("●", theme::good())
+            } else if connected == 0 {
+                ("○", theme::alarm())
+            } else {
+                ("◐", theme::warning())
+            };
+            spans.push(Span::styled(
+                format!("{mark} {connected}/{} engines connected", engines.len()),
+                style,
+            ));
+            if synced < connected {
+                spans.push(Span::raw(format!(" ({} syncing)", connected - synced)));
+            }
+            for (name, health) in engines.iter().filter(|(_, h)| !h.connected) {
+                spans.push(Span::raw(ITEM));
+                let what = match &health.last_error {
+                    Some(error) => format!("{} reconnecting: {}", safe(name.as_str()), safe(error)),
+                    None => format!("{} connecting", safe(name.as_str())),
+                };
+                spans.push(Span::styled(what, theme::alarm()));
+            }
+            let blind: Vec<&str> = engines
+                .iter()
+                .filter(|(_, h)| h.blind_windows.last().is_some_and(|w| w.end.is_none()))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !blind.is_empty() {
+                spans.push(Span::raw(ITEM));
+                spans.push(Span::styled(
+                    format!("blind: {}", blind.join(", ")),
+                    theme::alarm(),
+                ));
+            }
+            Line::from(spans)
+        }
+    }
 }
 
 /// `HH:MM:SS` of a time: blind windows are read at second resolution.
@@ -281,6 +334,7 @@ fn short_name(quick: QuickView) -> &'static str {
             FlagKind::Unknown => "unk",
             FlagKind::NeverStarted => "n/s",
             FlagKind::Killed => "kill",
+            FlagKind::HostUnknown => "host?",
         },
     }
 }

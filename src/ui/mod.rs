@@ -6,6 +6,7 @@ pub mod detail;
 pub mod dialog;
 mod events;
 mod filter_bar;
+mod fleet;
 pub mod footer;
 mod header;
 pub mod help;

@@ -61,6 +61,12 @@ pub fn draw_console(frame: &mut Frame, console: &Console, now: Ts) -> Drawn {
             }
             status_line(console, last_line(screen), frame.buffer_mut());
         }
+        Screen::Fleet { selected } => {
+            let body = console.body_area();
+            let fleet = crate::model::fleet::fleet(console.state(), now);
+            super::fleet::draw_fleet(frame, body, console.state(), &fleet, *selected, now);
+            status_line(console, last_line(screen), frame.buffer_mut());
+        }
         Screen::Logs(screen_logs) => {
             let body = console.body_area();
             logs::draw_logs(
@@ -133,6 +139,7 @@ fn status_line(console: &Console, area: Rect, buf: &mut Buffer) {
             let hints = console.key_hints();
             let text = match console.screen() {
                 Screen::Table => hints.line(Context::Table, &[Command::Help]),
+                Screen::Fleet { .. } => hints.line(Context::Table, super::fleet::HINTS),
                 Screen::Detail(_) => hints.line(Context::Detail, detail::HINTS),
                 Screen::Logs(_) => hints.line(Context::Logs, logs::HINTS),
             };

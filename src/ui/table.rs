@@ -26,7 +26,8 @@ const COLUMNS: usize = Column::ALL.len();
 const MIN_ID: u16 = 12;
 
 /// What goes first when the terminal is too narrow; the id never goes.
-const DROP_ORDER: [Column; 7] = [
+const DROP_ORDER: [Column; 8] = [
+    Column::Host,
     Column::Executor,
     Column::Age,
     Column::Exit,
@@ -45,6 +46,7 @@ fn cap(column: Column) -> u16 {
         Column::Status => 12,
         Column::Container => 10,
         Column::Executor => 16,
+        Column::Host => 12,
         Column::Age => 6,
         Column::Runtime => 14,
         Column::Exit => 5,
@@ -97,7 +99,14 @@ pub(super) fn render(
         widths[i] = widest.clamp(title, cap(column).max(title));
     }
     let sorted = sort.column;
-    let columns = fit(area.width, panes.columns, &mut widths, sorted);
+    // One engine: every row would say the same host.
+    let chosen: Vec<Column> = panes
+        .columns
+        .iter()
+        .copied()
+        .filter(|&c| c != Column::Host || state.engines.len() > 1)
+        .collect();
+    let columns = fit(area.width, &chosen, &mut widths, sorted);
     let constraints = columns.iter().map(|&c| match c {
         Column::Flags => Constraint::Fill(1),
         c => Constraint::Length(widths[c as usize]),
@@ -234,6 +243,11 @@ fn text<'a>(column: Column, row: &'a Row, record: Option<&'a EvalRecord>, now: T
             record.container_state().map_or(DASH, |s| s.name()),
         )),
         Column::Executor => plain(record.executor().map_or(Cow::Borrowed(DASH), safe)),
+        Column::Host => plain(
+            record
+                .engine()
+                .map_or(Cow::Borrowed(DASH), |e| safe(e.as_str())),
+        ),
         Column::Age => {
             let since = record.started_at().unwrap_or(record.first_seen);
             plain(Cow::Owned(human_duration(now.since(since).max(0))))
@@ -312,6 +326,20 @@ mod tests {
         let mut w = widths();
         assert_eq!(fit(5, &Column::ALL, &mut w, None), vec![Column::Id]);
         assert_eq!(w[Column::Id as usize], 5);
+    }
+
+    #[test]
+    fn the_host_goes_first() {
+        // id 29 + flags 12 + seven columns of 8 + 8 spaces = 105.
+        let mut w = widths();
+        assert_eq!(fit(105, &Column::ALL, &mut w, None), Column::ALL.to_vec());
+        let mut w = widths();
+        let cols = fit(104, &Column::ALL, &mut w, None);
+        let dropped: Vec<Column> = Column::ALL
+            .into_iter()
+            .filter(|c| !cols.contains(c))
+            .collect();
+        assert_eq!(dropped, [Column::Host]);
     }
 
     #[test]

@@ -78,6 +78,11 @@ pub fn advice(flag: &Flag) -> &'static str {
              or not read again yet). evaltop decides as soon as the source is back and read \
              in full; act on it only if the source stays away."
         }
+        Flag::HostUnknown { .. } => {
+            "The Docker engine that holds this container is down or has not listed its \
+             containers since it came back: nothing is judged from a container evaltop cannot \
+             see. It is judged again as soon as the engine lists."
+        }
         Flag::TimedOut { .. } => {
             "It ran to its time limit and was stopped, as code that does not finish is. Nothing \
              to do."

@@ -10,6 +10,8 @@ pub enum Column {
     Status,
     Container,
     Executor,
+    /// The Docker engine (executor host) that holds the container.
+    Host,
     Age,
     Runtime,
     Exit,
@@ -17,11 +19,12 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Id,
         Column::Status,
         Column::Container,
         Column::Executor,
+        Column::Host,
         Column::Age,
         Column::Runtime,
         Column::Exit,
@@ -35,6 +38,7 @@ impl Column {
             Column::Status => "status",
             Column::Container => "container",
             Column::Executor => "executor",
+            Column::Host => "host",
             Column::Age => "age",
             Column::Runtime => "runtime",
             Column::Exit => "exit",
@@ -53,6 +57,7 @@ impl Column {
             Column::Status => 's',
             Column::Container => 'c',
             Column::Executor => 'e',
+            Column::Host => 'h',
             Column::Age => 'a',
             Column::Runtime => 'r',
             Column::Exit => 'x',
@@ -109,7 +114,7 @@ mod tests {
         assert_eq!(sort_choice('z'), None);
         assert_eq!(
             sort_menu(),
-            "i id · s status · c container · e executor · a age · r runtime · x exit · f flags · d default"
+            "i id · s status · c container · e executor · h host · a age · r runtime · x exit · f flags · d default"
         );
     }
 }

@@ -203,7 +203,7 @@ pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
             }
             TimelineRow {
                 at: entry.at,
-                source: entry.source,
+                source: entry.source.clone(),
                 what: happening_text(&entry.what),
                 since_previous_ms,
                 applied: !matches!(entry.what, Happening::Status { applied: false, .. }),
@@ -262,6 +262,12 @@ pub fn evidence(flag: &Flag, record: &EvalRecord, now: Ts) -> Vec<String> {
             }
             if let Some(bytes) = redis.latest_log_bytes {
                 out.push(format!("logs:{{id}}:latest holds {bytes} bytes now"));
+            }
+        }
+        Flag::HostUnknown { .. } => {
+            held(&mut out);
+            if let Some(executor) = record.executor() {
+                out.push(format!("executor {executor}"));
             }
         }
         Flag::StaleRunning => {
@@ -489,6 +495,11 @@ pub fn docker_facts(record: &EvalRecord, now: Ts) -> Vec<Fact> {
         known("started", time(d.started_at)),
         known("finished", time(d.finished_at)),
     ];
+    if !d.engine.is_unnamed() {
+        // Container ids are unique per engine only: the engine is half of
+        // the container's name, and where actions on it go.
+        facts.insert(1, fact("engine", d.engine.as_str(), Tone::Plain));
+    }
     if let Some(at) = d.removed_at {
         facts.push(fact("removed", clock_ago(at, now), Tone::Plain));
     }

@@ -171,7 +171,19 @@ impl EventLog {
 
 type Summary<'a> = (Source, Option<&'a str>, String, Option<Severity>);
 
+/// The line for an observation; a Docker one names its engine first, so
+/// that the engines of a fleet are told apart.
 fn summarise(observation: &Observation) -> Summary<'_> {
+    let (source, eval_id, what, tone) = summarise_one(observation);
+    let what = match observation.engine() {
+        Some(engine) if !engine.is_unnamed() => format!("{engine}: {what}"),
+        Some(_) | None => what,
+    };
+    (source, eval_id, what, tone)
+}
+
+fn summarise_one(observation: &Observation) -> Summary<'_> {
+    let docker = || Source::Docker(observation.engine().cloned().unwrap_or_default());
     let warn = Some(Severity::Warning);
     let alarm = Some(Severity::Alarm);
     match observation {
@@ -188,7 +200,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 "docker list: {} containers, {running} running, {ended} exited",
                 containers.len()
             );
-            (Source::Docker, None, what, None)
+            (docker(), None, what, None)
         }
         Observation::DockerEvent(event) => {
             let mut what = format!("docker {}", event.action.name());
@@ -203,7 +215,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 ContainerAction::Die => event.exit_code_attr.filter(|c| *c != 0).and(warn),
                 _ => None,
             };
-            (Source::Docker, Some(&event.eval_id), what, tone)
+            (docker(), Some(&event.eval_id), what, tone)
         }
         Observation::DockerInspect(facts) => {
             let mut what = format!(
@@ -216,10 +228,10 @@ fn summarise(observation: &Observation) -> Summary<'_> {
             if facts.oom_killed == Some(true) {
                 what.push_str(" oom-killed");
             }
-            (Source::Docker, Some(&facts.eval_id), what, None)
+            (docker(), Some(&facts.eval_id), what, None)
         }
         Observation::DockerGone { eval_id, .. } => (
-            Source::Docker,
+            docker(),
             Some(eval_id),
             "docker gone: container removed".to_string(),
             None,
@@ -228,7 +240,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
             let stream = if logs.tty { "console" } else { "stdout+stderr" };
             let cut = if logs.truncated { ", tail kept" } else { "" };
             let what = format!("docker logs: {} bytes {stream}{cut}", logs.total_bytes);
-            (Source::Docker, Some(eval_id), what, None)
+            (docker(), Some(eval_id), what, None)
         }
         Observation::RedisStatus {
             channel_status,
@@ -284,19 +296,19 @@ fn summarise(observation: &Observation) -> Summary<'_> {
         }
         Observation::Rejected(rejection) => {
             let what = format!("rejected {}: {}", rejection.channel, rejection.reason);
-            (rejection.source, None, what, alarm)
+            (rejection.source.clone(), None, what, alarm)
         }
         Observation::SourceUp { source, detail } => {
             let what = format!("{} up: {detail}", source.name());
-            (*source, None, what, None)
+            (source.clone(), None, what, None)
         }
         Observation::SourceDown { source, reason } => {
             let what = format!("{} down: {reason}", source.name());
-            (*source, None, what, alarm)
+            (source.clone(), None, what, alarm)
         }
         Observation::SourceUnanswered { source, reason } => {
             let what = format!("{} not answering: {reason}", source.name());
-            (*source, None, what, alarm)
+            (source.clone(), None, what, alarm)
         }
         Observation::SourceLive { source, probed_at } => {
             let what = format!(
@@ -304,7 +316,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 source.name(),
                 probed_at.clock()
             );
-            (*source, None, what, None)
+            (source.clone(), None, what, None)
         }
         Observation::SourceLag {
             source,
@@ -316,7 +328,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
                 source.name(),
                 crate::model::human_duration(*oldest_ms)
             );
-            (*source, None, what, None)
+            (source.clone(), None, what, None)
         }
         Observation::DockerStreamMissed {
             missed, example, ..
@@ -324,7 +336,7 @@ fn summarise(observation: &Observation) -> Summary<'_> {
             let what = format!(
                 "docker event stream missed {missed} changes (e.g. {example}): restarting it"
             );
-            (Source::Docker, None, what, alarm)
+            (docker(), None, what, alarm)
         }
         Observation::Killed {
             eval_id,

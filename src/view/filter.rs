@@ -1,5 +1,5 @@
 //! The filter query language typed after `/`: free text and predicates
-//! (`status:running`, `flag:overdue`, `executor:executor-2`, `over:>5m`,
+//! (`status:running`, `flag:overdue`, `executor:executor-2`, `host:exec-1`, `over:>5m`,
 //! `age:<10m`, `exit:1`), each negatable with `!`, all ANDed. Parsed once;
 //! matching compares in place and allocates nothing, because it runs once
 //! per record on every refresh (100,000 records and more).
@@ -12,8 +12,7 @@ use crate::model::{EvalRecord, Flag, FlagKind, Severity, Status, Ts};
 use super::shown_status;
 
 /// What `/` accepts, for a help line.
-pub const SYNTAX: &str =
-    "text status:running flag:overdue executor:executor-2 over:>5m age:<10m exit:1 !negates";
+pub const SYNTAX: &str = "text status:running flag:overdue executor:executor-2 host:exec-1 over:>5m age:<10m exit:1 !negates";
 
 /// Longest filter kept: a bound on the work a pasted screenful could cause.
 pub const MAX_LEN: usize = 512;
@@ -52,6 +51,8 @@ enum Predicate {
     Status(u16),
     Flag(FlagSet),
     Executor(Vec<Pattern>),
+    /// The Docker engine that holds the container.
+    Host(Vec<Pattern>),
     Exit(Numbers),
     /// How far past its deadline a live container is, in ms.
     Over(Compare),
@@ -170,6 +171,9 @@ impl Predicate {
             Predicate::Executor(patterns) => record
                 .executor()
                 .is_some_and(|e| patterns.iter().any(|p| p.holds(e))),
+            Predicate::Host(patterns) => record
+                .engine()
+                .is_some_and(|e| patterns.iter().any(|p| p.holds(e.as_str()))),
             Predicate::Exit(numbers) => record.exit_code().is_some_and(|code| match numbers {
                 Numbers::OneOf(codes) => codes.contains(&code),
                 Numbers::Compare(compare) => compare.holds(code),
@@ -271,7 +275,7 @@ fn split(text: &str) -> Result<Vec<(Range<usize>, &str)>, FilterError> {
     Ok(terms)
 }
 
-const FIELDS: &str = "status, flag, executor, over, age, exit";
+const FIELDS: &str = "status, flag, executor, host, over, age, exit";
 
 fn term(raw: &str) -> Result<Term, String> {
     let (negate, body) = match raw.strip_prefix('!') {
@@ -298,6 +302,7 @@ fn term(raw: &str) -> Result<Term, String> {
         "status" => Predicate::Status(statuses(value)?),
         "flag" => Predicate::Flag(flag_set(value)?),
         "executor" => Predicate::Executor(patterns(value)?),
+        "host" => Predicate::Host(patterns(value)?),
         "exit" => Predicate::Exit(numbers(value)?),
         "over" => Predicate::Over(duration_compare(value)?),
         "age" => Predicate::Age(duration_compare(value)?),

@@ -7,8 +7,9 @@ use super::Counts;
 
 /// What the number keys select: 1 all, 2 flagged, then one per flag kind in
 /// `FlagKind::ALL` order (3 lost-completion ... 9 timed-out). The kinds
-/// after those (`unknown`, `never-started`, `killed`) have no number key
-/// (the typed filter, e.g. `flag:unknown`, finds them): there are nine keys.
+/// after those (`unknown`, `never-started`, `killed`, `host-unknown`) have
+/// no number key (the typed filter, e.g. `flag:unknown`, finds them): there
+/// are nine keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum QuickView {
     #[default]
@@ -19,6 +20,8 @@ pub enum QuickView {
 
 impl QuickView {
     /// Every quick view, in the order of their number keys.
+    /// One per number key: `host-unknown` has none (the fleet view and
+    /// `flag:host-unknown` show it).
     pub const ALL: [QuickView; 9] = [
         QuickView::All,
         QuickView::Flagged,

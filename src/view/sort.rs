@@ -89,6 +89,9 @@ pub(super) fn key<'a>(
             .container_state()
             .map(|s| position(&CONTAINER_ORDER, s))),
         Column::Executor => record.executor().map_or(Key::Missing, Key::Text),
+        Column::Host => record
+            .engine()
+            .map_or(Key::Missing, |e| Key::Text(e.as_str())),
         Column::Age => Key::Int(now.since(row.since).max(0)),
         Column::Runtime => int(runtime_ms(record, now)),
         Column::Exit => int(record.exit_code()),

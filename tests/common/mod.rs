@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use evaltop::model::EngineName;
 use std::sync::Arc;
 
 use evaltop::actions::LogOrigin;
@@ -52,6 +53,7 @@ pub fn status(channel: Status) -> Observation {
 
 pub fn event(action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
     Observation::DockerEvent(ContainerEvent {
+        engine: EngineName::default(),
         container_id: CID.to_string(),
         eval_id: ID.to_string(),
         action,
@@ -88,7 +90,7 @@ pub fn lost_completion() -> State {
     let mut state = State::new(Settings::default());
     let mut at = |ts: Ts, observation: Observation| state.apply(observation, ts);
     let start = tm(-10_000);
-    for source in [Source::Docker, Source::Redis] {
+    for source in [Source::Docker(EngineName::default()), Source::Redis] {
         at(
             start,
             Observation::SourceUp {
@@ -100,6 +102,7 @@ pub fn lost_completion() -> State {
     at(
         start,
         Observation::DockerList {
+            engine: EngineName::default(),
             containers: Vec::new(),
             requested_at: start,
         },
@@ -115,6 +118,7 @@ pub fn lost_completion() -> State {
     at(
         tm(1_190),
         Observation::DockerLogs {
+            engine: EngineName::default(),
             container_id: CID.to_string(),
             eval_id: ID.to_string(),
             logs: CapturedLogs {
@@ -130,6 +134,7 @@ pub fn lost_completion() -> State {
     at(
         tm(1_200),
         Observation::DockerInspect(ContainerFacts {
+            engine: EngineName::default(),
             container_id: CID.to_string(),
             eval_id: ID.to_string(),
             state: Some(ContainerState::Exited),
@@ -319,6 +324,7 @@ pub fn help_and_max(rows: &[KeyHelp], scroll: u16, width: u16, height: u16) -> (
 /// are built from, on a clock of their own: a separate module, so that its
 /// `NOW`, `event` and `status` do not clash with the lost-completion ones.
 pub mod table {
+    use evaltop::model::EngineName;
     use evaltop::model::{
         ContainerAction, ContainerEvent, ContainerFacts, ContainerState, LogMessage, Observation,
         Source, State, Status, StatusMessage, Ts,
@@ -356,6 +362,7 @@ pub mod table {
 
     pub fn event(eval_id: &str, action: ContainerAction, at: Ts, exit: Option<i64>) -> Observation {
         Observation::DockerEvent(ContainerEvent {
+            engine: EngineName::default(),
             container_id: format!("c_{eval_id}"),
             eval_id: eval_id.to_string(),
             action,

@@ -68,7 +68,13 @@ async fn nothing_flagged_exits_zero_with_stable_fields() {
             run.json
         );
     }
-    assert_eq!(run.json["sources"]["docker"]["synced"], true);
+    // One engine: the machine's, named as a bare DOCKER_HOST is.
+    let engines = run.json["sources"]["docker"]
+        .as_array()
+        .expect("sources.docker[]");
+    assert_eq!(engines.len(), 1, "{engines:?}");
+    assert_eq!(engines[0]["synced"], true);
+    assert!(engines[0]["name"].is_string() && engines[0]["url"].is_string());
     assert_eq!(run.json["sources"]["redis"]["synced"], true);
     assert_eq!(run.json["rejected"], 0);
 }
@@ -199,4 +205,62 @@ async fn a_crash_only_start_reports_the_status_the_keys_hold() {
         .unwrap_or_else(|| panic!("{eval_id} reported: {}", run.json));
     assert_eq!(eval["status"], "running", "{eval}");
     assert_eq!(eval["status_source"], "keys", "{eval}");
+}
+
+/// One engine unreachable among several is a `source-down` alarm (exit 1)
+/// and the others are still judged; no engine at all is exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_engine_among_several_is_source_down_and_none_is_exit_two() {
+    let redis = RedisServer::start();
+    let executor = unique_executor();
+    let local = crate::support::effects::local_engine();
+    let live = format!("exec-a={}", local.url);
+    let dead = "exec-dead=unix:///nonexistent/evaltop-test/docker.sock";
+    let args = ["--executor", &executor, "--connect-timeout", "2s"];
+    let run = check_json(
+        &redis.url(),
+        &[&args[..], &["--docker", &live, "--docker", dead]].concat(),
+    )
+    .await;
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    let down = run.json["sources_down"].as_array().expect("sources_down[]");
+    assert_eq!(down.len(), 1, "{down:?}");
+    assert_eq!(down[0]["kind"], "source-down");
+    assert_eq!(down[0]["name"], "exec-dead");
+    assert_eq!(run.json["alarming"], 1);
+    assert!(run.stderr.contains("exec-dead"), "{}", run.stderr);
+    let engines = run.json["sources"]["docker"]
+        .as_array()
+        .expect("sources.docker[]");
+    assert_eq!(engines[0]["synced"], true);
+    assert_eq!(engines[1]["connected"], false);
+
+    let run = check_json(&redis.url(), &[&args[..], &["--docker", dead]].concat()).await;
+    assert_eq!(run.code, 2, "no engine at all: {}", run.stderr);
+}
+
+/// Two engines of one name, or a bad URL, are refused naming the flag and
+/// the value, before anything is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_engine_list_is_refused_naming_the_flag_and_the_value() {
+    for (args, says) in [
+        (
+            vec!["--docker", "a=tcp://h:1", "--docker", "a=tcp://h:2"],
+            "two engines are named \"a\"",
+        ),
+        (
+            vec!["--docker", "exec-1=ftp://h"],
+            "--docker \"exec-1=ftp://h\"",
+        ),
+    ] {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_evaltop"))
+            .arg("check")
+            .args(&args)
+            .output()
+            .await
+            .expect("run evaltop check");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
 }

@@ -4,6 +4,7 @@
 //! behaves when the engine cannot be reached. Each test scopes the source to
 //! an executor id of its own, so tests sharing the engine do not mix.
 
+use evaltop::model::EngineName;
 use std::time::Duration;
 
 use evaltop::model::{
@@ -33,6 +34,7 @@ struct Watch {
 impl Watch {
     fn start(host: Option<&str>, executors: &[&str]) -> Watch {
         let config = DockerConfig {
+            engine: EngineName::new("local"),
             host: host.map(str::to_string),
             executors: executors.iter().map(|e| e.to_string()).collect(),
             resync: Duration::from_secs(1),
@@ -92,7 +94,7 @@ fn ups(seen: &[Observation]) -> usize {
         matches!(
             o,
             Observation::SourceUp {
-                source: Source::Docker,
+                source: Source::Docker(_),
                 ..
             }
         )
@@ -348,6 +350,7 @@ async fn a_removed_container_is_destroyed_and_leaves_the_list() {
                 Observation::DockerList {
                     containers,
                     requested_at,
+                    ..
                 } if *requested_at > removed_at => {
                     Some(containers.iter().all(|c| c.container_id != id))
                 }
@@ -479,7 +482,7 @@ fn downs(seen: &[Observation]) -> Vec<String> {
     seen.iter()
         .filter_map(|o| match o {
             Observation::SourceDown {
-                source: Source::Docker,
+                source: Source::Docker(_),
                 reason,
             } => Some(reason.clone()),
             _ => None,
@@ -551,6 +554,7 @@ async fn a_lost_engine_is_reported_and_what_happened_meanwhile_is_caught_up() {
 async fn the_source_returns_when_its_sink_closes() {
     for host in [None, Some("tcp://127.0.0.1:1")] {
         let config = DockerConfig {
+            engine: EngineName::new("local"),
             host: host.map(str::to_string),
             executors: vec![unique_executor()],
             resync: Duration::from_secs(1),

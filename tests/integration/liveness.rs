@@ -60,7 +60,11 @@ fn json_flags(report: &Value, eval_id: &str) -> Vec<Value> {
 /// proven-live moment, which is before it froze; and the silence was
 /// noticed at least a probe deadline after it.
 fn assert_window_opens_at_last_proof(report: &Value, source: &str, frozen_at: Ts, noticed: Ts) {
-    let json = &report["sources"][source];
+    // The Docker side is one engine here: the first of `sources.docker[]`.
+    let json = match source {
+        "docker" => &report["sources"]["docker"][0],
+        other => &report["sources"][other],
+    };
     assert_eq!(json["not_answering"], true, "{json}");
     let start = json["blind"]
         .as_array()
@@ -237,10 +241,10 @@ async fn a_frozen_docker_proxy_is_not_answering_and_the_death_is_caught_up() {
             container_state(s, &eval_id) == Some(ContainerState::Running)
         })
         .await;
-    let before = evaltop.state.docker.last_live_at;
+    let before = evaltop.state.engines[0].1.last_live_at;
     evaltop
         .pump_until("a ping answered", WITHIN, |s| {
-            s.docker.last_live_at > before
+            s.engines[0].1.last_live_at > before
         })
         .await;
 
@@ -257,7 +261,7 @@ async fn a_frozen_docker_proxy_is_not_answering_and_the_death_is_caught_up() {
         .pump_until_checking(
             "Docker not answering",
             WITHIN,
-            |s| !s.docker.connected && s.docker.not_answering,
+            |s| !s.engines[0].1.connected && s.engines[0].1.not_answering,
             never_lost,
         )
         .await;
@@ -279,14 +283,14 @@ async fn a_frozen_docker_proxy_is_not_answering_and_the_death_is_caught_up() {
     proxy.thaw();
 
     evaltop
-        .pump_until("Docker synced again", WITHIN, |s| s.docker.synced())
+        .pump_until("Docker synced again", WITHIN, |s| s.engines_synced())
         .await;
     let flag = evaltop
         .wait_flag(&eval_id, FlagKind::LostCompletion, WITHIN)
         .await;
     assert!(flag.reason().contains("exited 137"), "{}", flag.reason());
     let report = evaltop.report();
-    assert_eq!(report["sources"]["docker"]["not_answering"], false);
+    assert_eq!(report["sources"]["docker"][0]["not_answering"], false);
 }
 
 /// (3) Redis restarts and loses every key: while it is away and while its
@@ -388,9 +392,11 @@ async fn a_half_dead_event_stream_is_caught_by_the_list_and_started_again() {
     let resync = Duration::from_secs(1);
     let mut evaltop = Evaltop::start_with(&redis.url(), Some(proxy.address()), resync, GRACE).await;
     // A list after the stream began, so that the check has its baseline.
-    let synced_at = evaltop.state.docker.last_sync_at;
+    let synced_at = evaltop.state.engines[0].1.last_sync_at;
     evaltop
-        .pump_until("a relist", WITHIN, |s| s.docker.last_sync_at > synced_at)
+        .pump_until("a relist", WITHIN, |s| {
+            s.engines[0].1.last_sync_at > synced_at
+        })
         .await;
 
     let stalled_at = Ts::now();
@@ -402,17 +408,16 @@ async fn a_half_dead_event_stream_is_caught_by_the_list_and_started_again() {
 
     evaltop
         .pump_until("the missed change counted", WITHIN, |s| {
-            s.docker.missed_changes >= 1
+            s.engines[0].1.missed_changes >= 1
         })
         .await;
     evaltop
         .pump_until("reconnected and listed again", WITHIN, |s| {
-            s.docker.synced()
+            s.engines_synced()
         })
         .await;
-    let window = evaltop
-        .state
-        .docker
+    let window = evaltop.state.engines[0]
+        .1
         .blind_windows
         .last()
         .cloned()
@@ -441,7 +446,7 @@ async fn a_half_dead_event_stream_is_caught_by_the_list_and_started_again() {
         .await;
     let report = evaltop.report();
     assert!(
-        report["sources"]["docker"]["missed_changes"].as_u64() >= Some(1),
+        report["sources"]["docker"][0]["missed_changes"].as_u64() >= Some(1),
         "{}",
         report["sources"]["docker"]
     );

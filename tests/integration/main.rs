@@ -8,6 +8,7 @@ mod docker_source;
 mod drivers;
 mod effects_docker;
 mod effects_redis;
+mod fleet;
 mod liveness;
 mod record;
 mod redis_source;

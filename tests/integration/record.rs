@@ -60,6 +60,7 @@ fn start_sources(
     let tasks = vec![
         tokio::spawn(docker::run(
             docker::DockerConfig {
+                engine: evaltop::model::EngineName::new("local"),
                 host: None,
                 executors: vec![executor.to_string()],
                 resync,
@@ -84,6 +85,7 @@ fn start_sources(
 fn header(redis_url: &str, executor: &str, settings: &Settings) -> Header {
     let sources = RecordedSources {
         docker: "unix:///var/run/docker.sock".into(),
+        engines: Vec::new(),
         redis: redis_url.into(),
         executors: vec![executor.to_string()],
     };
@@ -122,12 +124,12 @@ impl Live {
 }
 
 fn report(state: &State, now: Ts) -> serde_json::Value {
-    serde_json::to_value(Report::of(state, now)).expect("a report serialises")
+    serde_json::to_value(Report::of(state, &[], now)).expect("a report serialises")
 }
 
 fn assert_same_state(replayed: &State, live: &State) {
     assert_eq!(replayed.evals, live.evals);
-    assert_eq!(replayed.docker, live.docker);
+    assert_eq!(replayed.engines, live.engines);
     assert_eq!(replayed.redis, live.redis);
     assert_eq!(replayed.rejected, live.rejected);
     assert_eq!(replayed.observations, live.observations);
@@ -156,7 +158,7 @@ async fn a_recorded_live_run_replays_to_the_same_state_and_flags() {
         observations: forwarded,
     };
     live.pump_until("both sources synced", |s| {
-        s.docker.synced() && s.redis.synced()
+        s.engines_synced() && s.redis.synced()
     })
     .await;
 

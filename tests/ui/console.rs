@@ -4,6 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use evaltop::console::{Console, ConsoleConfig, Input};
+use evaltop::model::EngineName;
 use evaltop::model::{
     ContainerFacts, ContainerState, Observation, RedisSnapshot, Source, State, Status,
     StatusMessage, Ts,
@@ -38,7 +39,7 @@ fn console() -> Console {
 
 fn console_with(config: ConsoleConfig) -> Console {
     let mut console = Console::new(State::default(), config);
-    for source in [Source::Docker, Source::Redis] {
+    for source in [Source::Docker(EngineName::default()), Source::Redis] {
         observe(
             &mut console,
             t(0),
@@ -64,6 +65,7 @@ fn console_with(config: ConsoleConfig) -> Console {
         &mut console,
         t(0),
         Observation::DockerList {
+            engine: EngineName::default(),
             containers: vec![
                 container("eval_20250706_005515_529f833e", 1, ContainerState::Exited),
                 container("eval_20250706_005520_00000002", 2, ContainerState::Running),

@@ -146,7 +146,7 @@ fn the_demo_ends_with_every_failure_mode_flagged_and_on_screen() {
         "healthy traffic around the incidents: {healthy}"
     );
     assert_eq!(state.rejected.total, 2);
-    assert!(state.docker.synced() && state.redis.synced());
+    assert!(state.engines_synced() && state.redis.synced());
 
     let lines = screen(&state, now, 160, 40);
     let text = lines.join("\n");

@@ -11,6 +11,7 @@ use crate::common::table::{
 };
 use crate::common::{find, line, text};
 use evaltop::layout::{events_page_size, page_size, too_small};
+use evaltop::model::EngineName;
 use evaltop::model::FlagKind;
 use evaltop::model::{
     ContainerAction, Observation, RedisSnapshot, Rejection, Settings, Source, State, Status,
@@ -28,11 +29,18 @@ use ratatui::style::{Color, Modifier};
 /// healthy; with the observations that made them, in order.
 fn steps() -> Vec<(i64, Observation)> {
     vec![
-        (90, up(Source::Docker, "engine 20.10.24, API 1.41")),
+        (
+            90,
+            up(
+                Source::Docker(EngineName::default()),
+                "engine 20.10.24, API 1.41",
+            ),
+        ),
         (90, up(Source::Redis, "redis 7.0.15")),
         (
             90,
             Observation::DockerList {
+                engine: EngineName::default(),
                 containers: Vec::new(),
                 requested_at: ago(90),
             },

@@ -7,6 +7,7 @@
 //! no bidi override; the layout's anchors stay on their rows, and what was a
 //! control is shown as a placeholder rather than dropped.
 
+use evaltop::model::EngineName;
 use std::borrow::Cow;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -285,7 +286,7 @@ fn console_of(case: &Case) -> (Console, String) {
     let docker_id = clean_line(raw_id.trim());
     let mut observations = vec![
         Observation::SourceUp {
-            source: Source::Docker,
+            source: Source::Docker(EngineName::default()),
             detail: "test".into(),
         },
         Observation::SourceUp {
@@ -293,6 +294,7 @@ fn console_of(case: &Case) -> (Console, String) {
             detail: "test".into(),
         },
         Observation::DockerList {
+            engine: EngineName::default(),
             containers: vec![ContainerFacts {
                 container_id: CID.into(),
                 eval_id: docker_id.clone(),
@@ -323,6 +325,7 @@ fn console_of(case: &Case) -> (Console, String) {
             what,
         ),
         Observation::DockerLogs {
+            engine: EngineName::default(),
             container_id: CID.into(),
             eval_id: docker_id,
             logs: docker_logs(&case.bytes, true),

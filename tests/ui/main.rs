@@ -9,6 +9,7 @@ mod console;
 mod demo;
 mod detail;
 mod find;
+mod fleet;
 mod help;
 mod hostile_output;
 mod log_view;

@@ -8,6 +8,7 @@ use crate::common::table::{
 };
 use crate::common::{line, text};
 use evaltop::layout::page_size;
+use evaltop::model::EngineName;
 use evaltop::model::{
     ContainerAction, ContainerFacts, ContainerState, Observation, RedisSnapshot, Rejection,
     Settings, Source, State, Status,
@@ -24,11 +25,18 @@ use ratatui::style::Color;
 fn scenario() -> State {
     let mut state = State::new(Settings::default());
     let mut at = |secs: i64, observation: Observation| state.apply(observation, ago(secs));
-    at(90, up(Source::Docker, "engine 20.10.24, API 1.41"));
+    at(
+        90,
+        up(
+            Source::Docker(EngineName::default()),
+            "engine 20.10.24, API 1.41",
+        ),
+    );
     at(90, up(Source::Redis, "redis 7.0.15"));
     at(
         90,
         Observation::DockerList {
+            engine: EngineName::default(),
             containers: Vec::new(),
             requested_at: ago(90),
         },
@@ -260,7 +268,7 @@ fn header_shows_sources_counts_and_rejections() {
     let mut down = scenario();
     down.apply(
         Observation::SourceDown {
-            source: Source::Docker,
+            source: Source::Docker(EngineName::default()),
             reason: "connection refused".to_string(),
         },
         ago(12),

@@ -1,6 +1,7 @@
 //! The logs screen's origins: what a replay shows, which origin wins,
 //! switching, and Docker's followed stream merged with the live messages.
 
+use crate::model::EngineName;
 use crossterm::event::KeyCode;
 
 use super::super::tests::{console, press, select, t};
@@ -61,6 +62,7 @@ fn a_replay_shows_the_copy_captured_at_death_and_asks_nothing() {
     let mut console = console();
     console.state.apply(
         Observation::DockerLogs {
+            engine: EngineName::default(),
             container_id: format!("02{}", "0".repeat(62)),
             eval_id: "eval_lost".into(),
             logs: captured("Before error\nZeroDivisionError\n", t(1)),

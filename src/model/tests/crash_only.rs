@@ -2,6 +2,7 @@
 //! one container list and one key scan. The flags must still come.
 
 use super::support::*;
+use crate::model::EngineName;
 use crate::model::health::OrphanKind;
 use crate::model::{
     ContainerState as S, Flag, FlagKind as K, HealthContext, Source, State, assess,
@@ -16,7 +17,7 @@ const HEALTHY: &str = "eval_20250706_005505_0000000e";
 /// Both sources connect at t(0) and read everything once.
 fn start() -> State {
     run(steps![
-        t(0) => up(Source::Docker),
+        t(0) => up(Source::Docker(EngineName::default())),
         t(0) => up(Source::Redis),
         t(0) => list(t(0), vec![
             facts(S::Exited).id(EXITED_HELD).cid("a1").created(Some(&label(-600))),
@@ -39,7 +40,7 @@ fn flag_kinds(state: &State, id: &str, now: crate::model::Ts) -> Vec<K> {
 #[test]
 fn one_list_and_one_scan_reach_every_flag() {
     let state = start();
-    assert!(state.docker.synced() && state.redis.synced());
+    assert!(state.engines_synced() && state.redis.synced());
 
     // At once: only the overrun, whose deadline passed long ago.
     for id in [EXITED_HELD, STALE, LEAKED, HEALTHY] {
@@ -112,7 +113,7 @@ fn health_context_reflects_the_sources() {
 
     // Without Redis, nothing that needs Redis is claimed.
     let docker_only = run(steps![
-        t(0) => up(Source::Docker),
+        t(0) => up(Source::Docker(EngineName::default())),
         t(0) => list(t(0), vec![facts(S::Running).created(Some(&label(-10))).timeout(600)]),
     ]);
     let ctx = HealthContext::of(&docker_only, t(200));

@@ -2,6 +2,7 @@
 //! completions, orphans and stale running entries.
 
 use super::support::*;
+use crate::model::EngineName;
 use crate::model::health::OrphanKind;
 use crate::model::{ContainerAction as A, Flag, FlagKind as K, Source, Status};
 
@@ -109,7 +110,7 @@ fn lost_completions() {
         FlagCase {
             name: "Redis never said running and was not watched at the death",
             steps: steps![
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![]),
                 t(1) => event(A::Start, t(1)),
                 t(2) => event(A::Die, t(2)).exit(0),
@@ -285,7 +286,7 @@ fn orphans() {
         FlagCase {
             name: "grace counts from when Redis was read, not from the start",
             steps: steps![
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![]),
                 t(1) => event(A::Start, t(1)).timeout("600"),
                 t(20) => up(Source::Redis),
@@ -324,7 +325,7 @@ fn orphans() {
         FlagCase {
             name: "unknown to Redis, but Redis is not read: no claim",
             steps: steps![
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![]),
                 t(1) => event(A::Start, t(1)).timeout("600"),
             ],
@@ -393,7 +394,7 @@ fn stale_running() {
             name: "unknown while Docker has not been listed",
             steps: steps![
                 t(0) => up(Source::Redis),
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(1) => keys().in_set(ID),
             ],
             now: t(60),

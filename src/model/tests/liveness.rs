@@ -5,6 +5,7 @@
 //! rest on positive facts stay.
 
 use super::support::*;
+use crate::model::EngineName;
 use crate::model::{ContainerAction as A, ContainerState as S, Flag, FlagKind as K, Source};
 use crate::model::{Observation, Status};
 
@@ -122,7 +123,7 @@ fn blind_evidence_is_unknown_until_the_source_is_read_again() {
             name: "Redis down and never read: what is known, not an orphan",
             steps: steps![
                 t(0) => down(Source::Redis),
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![facts(S::Exited).created(Some(&label(-100)))]),
             ],
             now: t(60),
@@ -132,7 +133,7 @@ fn blind_evidence_is_unknown_until_the_source_is_read_again() {
         FlagCase {
             name: "Redis not even tried yet: not read yet",
             steps: steps![
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![facts(S::Exited).created(Some(&label(-100)))]),
             ],
             now: t(60),
@@ -185,7 +186,7 @@ fn silence_and_stale_entries_while_blind() {
         FlagCase {
             name: "stale-running waits for Redis to be read again",
             steps: steps![
-                t(0) => up(Source::Docker),
+                t(0) => up(Source::Docker(EngineName::default())),
                 t(0) => list(t(0), vec![]),
                 t(0) => up(Source::Redis),
                 t(0) => keys().in_set(ID),
@@ -222,18 +223,19 @@ fn windows_open_at_the_last_proof_of_life() {
     // A Docker list that shows what the stream never said: counted, and the
     // window of the restart opens at the last list that agreed.
     let mut state = run(watching_from(t(0)));
-    state.apply(live(Source::Docker, t(9)), t(9));
+    state.apply(live(Source::Docker(EngineName::default()), t(9)), t(9));
     state.apply(
         Observation::DockerStreamMissed {
+            engine: EngineName::default(),
             missed: 2,
             example: "abc listed ended, no die event".to_string(),
             consistent_at: Some(t(0)),
         },
         t(10),
     );
-    state.apply(down(Source::Docker), t(10));
-    assert_eq!(state.docker.missed_changes, 2);
-    assert_eq!(state.docker.blind_windows[0].start, t(0));
+    state.apply(down(Source::Docker(EngineName::default())), t(10));
+    assert_eq!(state.engines[0].1.missed_changes, 2);
+    assert_eq!(state.engines[0].1.blind_windows[0].start, t(0));
 }
 
 #[test]

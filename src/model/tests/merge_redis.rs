@@ -2,6 +2,7 @@
 //! confirmations, key scans, rejections and the sources' connections.
 
 use super::support::*;
+use crate::model::EngineName;
 use crate::model::{Happening, Observation, Source, State, Status};
 
 fn status_notes(applied: bool) -> fn(&crate::model::EvalRecord) -> usize {
@@ -395,7 +396,7 @@ fn rejected_payloads_are_counted_per_channel_and_change_nothing_else() {
     assert_eq!(after.rejected.recent[0].0, t(2));
     assert_eq!(after.evals, before.evals);
     assert_eq!(after.redis, before.redis);
-    assert_eq!(after.docker, before.docker);
+    assert_eq!(after.engines, before.engines);
 }
 
 #[test]
@@ -414,7 +415,7 @@ fn source_connections_record_blind_windows() {
     state.apply(keys().into(), t(3));
     assert!(state.redis.synced());
     assert_eq!(state.redis.watching_since(), Some(t(2)));
-    assert!(!state.docker.synced(), "Docker is tracked apart");
+    assert!(!state.engines_synced(), "Docker is tracked apart");
 
     // A probe sent at 8.5 s was answered at 9 s: proven live at 8.5 s, so
     // a loss noticed at 10 s opens the window there.
@@ -452,13 +453,13 @@ fn source_connections_record_blind_windows() {
 fn blind_windows_are_bounded() {
     let mut state = State::default();
     for i in 0..15 {
-        state.apply(up(Source::Docker), t(2 * i));
-        state.apply(down(Source::Docker), t(2 * i + 1));
+        state.apply(up(Source::Docker(EngineName::default())), t(2 * i));
+        state.apply(down(Source::Docker(EngineName::default())), t(2 * i + 1));
     }
-    assert_eq!(state.docker.disconnects, 15);
-    assert_eq!(state.docker.blind_windows.len(), 10);
+    assert_eq!(state.engines[0].1.disconnects, 15);
+    assert_eq!(state.engines[0].1.blind_windows.len(), 10);
     // Each window opens at the last proof of life: the connection itself.
-    assert_eq!(state.docker.blind_windows[0].start, t(10));
+    assert_eq!(state.engines[0].1.blind_windows[0].start, t(10));
 }
 
 #[test]

@@ -5,6 +5,8 @@
 mod support;
 
 mod crash_only;
+mod fleet;
+mod fleet_view;
 mod health;
 mod health_actions;
 mod health_lost;

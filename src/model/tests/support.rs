@@ -2,6 +2,7 @@
 //! share: a case is a sequence of (time, observation) steps, applied to a
 //! fresh state, then checked.
 
+use crate::model::EngineName;
 use std::fmt::Debug;
 
 use crate::model::{
@@ -102,6 +103,7 @@ pub struct Event(pub ContainerEvent);
 
 pub fn event(action: ContainerAction, at: Ts) -> Event {
     Event(ContainerEvent {
+        engine: EngineName::default(),
         container_id: CID.to_string(),
         eval_id: ID.to_string(),
         action,
@@ -195,6 +197,7 @@ impl From<Facts> for Observation {
 
 pub fn list(requested_at: Ts, containers: Vec<Facts>) -> Observation {
     Observation::DockerList {
+        engine: EngineName::default(),
         containers: containers.into_iter().map(Facts::get).collect(),
         requested_at,
     }
@@ -202,6 +205,7 @@ pub fn list(requested_at: Ts, containers: Vec<Facts>) -> Observation {
 
 pub fn gone(container_id: &str) -> Observation {
     Observation::DockerGone {
+        engine: EngineName::default(),
         container_id: container_id.to_string(),
         eval_id: ID.to_string(),
     }
@@ -209,6 +213,7 @@ pub fn gone(container_id: &str) -> Observation {
 
 pub fn docker_logs(container_id: &str, console: &str, at: Ts) -> Observation {
     Observation::DockerLogs {
+        engine: EngineName::default(),
         container_id: container_id.to_string(),
         eval_id: ID.to_string(),
         logs: CapturedLogs {
@@ -347,7 +352,7 @@ pub fn unanswered(source: Source) -> Observation {
 /// evaltop is watching everything from `at` on.
 pub fn watching_from(at: Ts) -> Steps {
     vec![
-        (at, up(Source::Docker)),
+        (at, up(Source::Docker(EngineName::default()))),
         (at, up(Source::Redis)),
         (at, list(at, vec![])),
         (at, keys().into()),
@@ -491,7 +496,7 @@ macro_rules! steps {
 pub(crate) use steps;
 
 /// The Docker side of a record, which the case expects to exist.
-pub fn dock(record: &EvalRecord) -> &crate::model::DockerSide {
+pub fn dock(record: &EvalRecord) -> &crate::model::ContainerSide {
     record.docker.as_ref().expect("no Docker side")
 }
 

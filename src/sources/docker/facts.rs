@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use bollard::models::{ContainerInspectResponse, ContainerSummary, EventMessage};
 
 use crate::model::merge::parse_secs;
-use crate::model::{ContainerAction, ContainerEvent, ContainerFacts, ContainerState, Ts};
+use crate::model::{
+    ContainerAction, ContainerEvent, ContainerFacts, ContainerState, EngineName, Ts,
+};
 use crate::names::Names;
 use crate::sanitize::{clean_id, clean_line};
 
@@ -147,6 +149,8 @@ pub(crate) fn from_event(
         Ts::now()
     });
     Some(ContainerEvent {
+        // Named by the engine's source when it sends the event.
+        engine: EngineName::default(),
         container_id: id,
         eval_id: labels.eval_id,
         action: ContainerAction::parse(message.action.as_deref().unwrap_or("")),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::model::{Observation, Source};
+use crate::model::{EngineName, Observation, Source};
 use crate::names::Names;
 use crate::sources::{Backoff, Received, Sink};
 
@@ -27,6 +27,8 @@ pub use timed::{LineBatch, LogRead, read_lines};
 /// What the Docker source watches and how.
 #[derive(Clone, Debug)]
 pub struct DockerConfig {
+    /// The engine's name, on every observation it sends.
+    pub engine: EngineName,
     /// `unix:///path`, `tcp://host:port` or `http://host:port`; `None`
     /// means `DOCKER_HOST`, else the local socket.
     pub host: Option<String>,
@@ -66,6 +68,13 @@ pub enum DockerError {
     /// A request failed on the way (connection lost, timeout, bad answer).
     #[error("Docker failed to {action}: {detail}")]
     Request { action: String, detail: String },
+    /// An action's container is on no engine evaltop was given (or its
+    /// engine is not known and there are several).
+    #[error("{}", no_engine(engine.as_deref(), known))]
+    NoEngine {
+        engine: Option<String>,
+        known: String,
+    },
     /// The event stream closed: the daemon restarted or the connection
     /// dropped.
     #[error("the Docker event stream ended")]
@@ -105,6 +114,13 @@ impl DockerError {
     }
 }
 
+fn no_engine(engine: Option<&str>, known: &str) -> String {
+    match engine {
+        Some(engine) => format!("no Docker engine named {engine} is watched (watched: {known})"),
+        None => format!("the container's Docker engine is not known (watched: {known})"),
+    }
+}
+
 /// An error and its causes on one line, the root cause first: bollard's
 /// own message is often only "Error in the hyper legacy client", the
 /// innermost cause says "Connection refused", and a status line that cuts
@@ -137,11 +153,15 @@ const HEALTHY_SESSION: Duration = Duration::from_secs(10);
 /// list, stream, reconnect.
 pub async fn run(config: DockerConfig, sink: Sink) {
     let address = connect::describe_host(config.host.as_deref());
-    let span = tracing::info_span!("docker_source", address = %address);
+    let span = tracing::info_span!("docker_source", engine = %config.engine, address = %address);
+    let sink = EngineSink {
+        sink,
+        engine: config.engine.clone(),
+    };
     run_sessions(config, sink, address).instrument(span).await;
 }
 
-async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
+async fn run_sessions(config: DockerConfig, sink: EngineSink, address: String) {
     let mut backoff = Backoff::new();
     let mut memory = session::Memory::default();
     loop {
@@ -164,7 +184,7 @@ async fn run_sessions(config: DockerConfig, sink: Sink, address: String) {
         let detail = describe_engine(&docker).await;
         tracing::info!(%detail, "connected to Docker");
         let up = Observation::SourceUp {
-            source: Source::Docker,
+            source: Source::Docker(config.engine.clone()),
             detail,
         };
         if !send(&sink, up).await {
@@ -220,8 +240,8 @@ async fn describe_engine(docker: &bollard::Docker) -> String {
 }
 
 /// `SourceUnanswered` when the engine went silent, else `SourceDown`.
-async fn send_down(sink: &Sink, reason: String, unanswered: bool) -> bool {
-    let source = Source::Docker;
+async fn send_down(sink: &EngineSink, reason: String, unanswered: bool) -> bool {
+    let source = Source::Docker(sink.engine.clone());
     let observation = if unanswered {
         Observation::SourceUnanswered { source, reason }
     } else {
@@ -231,6 +251,21 @@ async fn send_down(sink: &Sink, reason: String, unanswered: bool) -> bool {
 }
 
 /// Sends one observation; false when the app has gone.
-pub(crate) async fn send(sink: &Sink, observation: Observation) -> bool {
-    sink.send(Received::now(observation)).await.is_ok()
+pub(crate) async fn send(sink: &EngineSink, observation: Observation) -> bool {
+    let observation = observation.with_engine(&sink.engine);
+    sink.sink.send(Received::now(observation)).await.is_ok()
+}
+
+/// The app's sink, for one engine: everything sent through it is named
+/// after the engine, so that no observation leaves without its source.
+#[derive(Clone, Debug)]
+pub(crate) struct EngineSink {
+    sink: Sink,
+    engine: EngineName,
+}
+
+impl EngineSink {
+    pub(crate) async fn closed(&self) {
+        self.sink.closed().await;
+    }
 }

@@ -15,12 +15,12 @@ use tracing::Instrument;
 
 use super::facts::{self, Scope};
 use super::stream_check::{Missed, StreamCheck};
-use super::{DockerConfig, DockerError, capture_logs, send};
+use super::{DockerConfig, DockerError, EngineSink, capture_logs, send};
 use crate::model::{
-    ContainerAction, ContainerFacts, ContainerState, Observation, Source, Ts, short_container_id,
+    ContainerAction, ContainerFacts, ContainerState, EngineName, Observation, Source, Ts,
+    short_container_id,
 };
 use crate::names::Names;
-use crate::sources::Sink;
 use crate::sources::liveness::{self, Liveness, Verdict};
 
 /// Captures started by the list of what ended while nobody watched: at a
@@ -95,7 +95,7 @@ struct Session<'a> {
     docker: &'a Docker,
     names: &'a Names,
     scope: Scope,
-    sink: &'a Sink,
+    sink: &'a EngineSink,
     memory: &'a mut Memory,
     liveness: Liveness<bollard::errors::Error>,
     check: StreamCheck,
@@ -107,7 +107,7 @@ struct Session<'a> {
 pub(crate) async fn run_session(
     docker: &Docker,
     config: &DockerConfig,
-    sink: &Sink,
+    sink: &EngineSink,
     memory: &mut Memory,
 ) -> End {
     let mut session = Session {
@@ -234,7 +234,8 @@ impl Session<'_> {
         match verdict {
             Verdict::Live(probed_at) => {
                 let live = Observation::SourceLive {
-                    source: Source::Docker,
+                    // Named by the engine's sink.
+                    source: Source::Docker(EngineName::default()),
                     probed_at,
                 };
                 if send(self.sink, live).await {
@@ -262,6 +263,7 @@ impl Session<'_> {
             example: missed.example.clone(),
         };
         let observation = Observation::DockerStreamMissed {
+            engine: EngineName::default(),
             missed: missed.missed,
             example: missed.example,
             consistent_at: missed.consistent_at,
@@ -322,6 +324,7 @@ impl Session<'_> {
         if !send(
             self.sink,
             Observation::DockerList {
+                engine: EngineName::default(),
                 containers,
                 requested_at,
             },
@@ -410,7 +413,7 @@ impl Session<'_> {
 struct Capture {
     docker: Docker,
     names: Names,
-    sink: Sink,
+    sink: EngineSink,
     retry: mpsc::UnboundedSender<String>,
     container_id: String,
     eval_id: String,
@@ -449,6 +452,7 @@ impl Capture {
         match logs {
             None => {}
             Some(Ok(logs)) => out.push(Observation::DockerLogs {
+                engine: EngineName::default(),
                 container_id: self.container_id.clone(),
                 eval_id: self.eval_id.clone(),
                 logs,
@@ -466,6 +470,7 @@ impl Capture {
         }
         if gone {
             out.push(Observation::DockerGone {
+                engine: EngineName::default(),
                 container_id: self.container_id.clone(),
                 eval_id: self.eval_id.clone(),
             });

@@ -1,6 +1,7 @@
 //! The events log: one line per observation, worded once; bounded; and a
 //! scroll position that stays on what the reader is looking at.
 
+use crate::model::EngineName;
 use crate::model::{
     ContainerAction, ContainerEvent, Observation, RedisSnapshot, Rejection, Source, StatusMessage,
 };
@@ -10,6 +11,7 @@ const NOW: Ts = Ts(1_751_763_400_000);
 
 fn docker_event(action: ContainerAction, exit: Option<i64>) -> Observation {
     Observation::DockerEvent(ContainerEvent {
+        engine: EngineName::default(),
         container_id: "c0ffee".into(),
         eval_id: "eval_1".into(),
         action,
@@ -57,20 +59,32 @@ fn the_event_log_summarises_each_observation_in_a_line() {
     log.push(
         NOW,
         &Observation::SourceDown {
-            source: Source::Docker,
+            source: Source::Docker(EngineName::default()),
             reason: "connection refused\u{1b}[2J".into(),
         },
     );
     let lines: Vec<_> = log
         .lines()
-        .map(|l| (l.source, l.eval_id.as_deref(), l.what.as_str(), l.tone))
+        .map(|l| {
+            (
+                l.source.clone(),
+                l.eval_id.as_deref(),
+                l.what.as_str(),
+                l.tone,
+            )
+        })
         .collect();
     let warn = Some(Severity::Warning);
     let alarm = Some(Severity::Alarm);
     assert_eq!(
         lines,
         [
-            (Source::Docker, Some("eval_1"), "die exit=1", warn),
+            (
+                Source::Docker(EngineName::default()),
+                Some("eval_1"),
+                "die exit=1",
+                warn
+            ),
             (
                 Source::Redis,
                 Some("eval_1"),
@@ -84,7 +98,12 @@ fn the_event_log_summarises_each_observation_in_a_line() {
                 "rejected evaluation:completed: not JSON",
                 alarm
             ),
-            (Source::Docker, None, "down: connection refused", alarm),
+            (
+                Source::Docker(EngineName::default()),
+                None,
+                "down: connection refused",
+                alarm
+            ),
         ]
     );
     assert!(log.lines().all(|l| !l.what.chars().any(char::is_control)));

@@ -2,7 +2,7 @@
 //! alternatives, and the error each bad term gives.
 
 use crate::model::{
-    ContainerState, DockerSide, EvalRecord, Flag, FlagKind, HealthContext, Status, Ts, assess,
+    ContainerSide, ContainerState, EvalRecord, Flag, FlagKind, HealthContext, Status, Ts, assess,
 };
 use crate::view::filter::Filter;
 
@@ -19,6 +19,7 @@ fn ctx() -> HealthContext {
         grace_ms: 30_000,
         silent_after_ms: 90_000,
         docker_synced: true,
+        unsynced_engines: Vec::new(),
         redis_synced: true,
         redis_watching_since: Some(ago(3600)),
         redis_stretch: None,
@@ -34,7 +35,7 @@ fn eval(executor: &str, secs: i64, timeout: u32, state: ContainerState) -> EvalR
     record.redis.status = Some(Status::Running);
     record.redis.status_seen.push((Status::Running, ago(secs)));
     record.redis.last_log_at = Some(ago(1));
-    record.docker = Some(DockerSide {
+    record.docker = Some(ContainerSide {
         container_id: "c0ffee".into(),
         state: Some(state),
         executor: Some(executor.into()),
@@ -42,7 +43,7 @@ fn eval(executor: &str, secs: i64, timeout: u32, state: ContainerState) -> EvalR
         timeout_secs: Some(timeout),
         started_at: Some(ago(secs)),
         first_seen: ago(secs),
-        ..DockerSide::default()
+        ..ContainerSide::default()
     });
     record
 }
@@ -155,6 +156,17 @@ fn flag_predicate_by_kind_severity_any_and_none() {
 }
 
 #[test]
+fn host_predicate_names_the_containers_engine() {
+    let mut on_b = overdue();
+    on_b.docker.as_mut().expect("has docker").engine = crate::model::EngineName::new("exec-b");
+    assert!(passes("host:exec-b", &on_b));
+    assert!(passes("host:EXEC-*", &on_b));
+    assert!(!passes("host:exec-a", &on_b));
+    assert!(passes("!host:exec-a", &on_b));
+    assert!(!passes("host:*", &queued()), "no container, no host");
+}
+
+#[test]
 fn executor_predicate_is_exact_unless_starred() {
     assert!(passes("executor:executor-2", &overdue()));
     assert!(passes("executor:EXECUTOR-2", &overdue()));
@@ -240,7 +252,7 @@ fn bad_terms_say_which_and_why() {
     assert!(error("flag:late").contains("unknown flag \"late\": one of lost-completion, overdue"));
     assert_eq!(
         error("stauts:running"),
-        "stauts:running: unknown field \"stauts\": use status, flag, executor, over, age, exit, or quote the text"
+        "stauts:running: unknown field \"stauts\": use status, flag, executor, host, over, age, exit, or quote the text"
     );
     assert_eq!(
         error("exit:one"),

@@ -2,7 +2,7 @@
 //! hidden counts, quick views with their counts, every sort order and its
 //! reverse, and the filter bar's editing.
 
-use crate::model::{ContainerState, DockerSide, FlagKind};
+use crate::model::{ContainerSide, ContainerState, FlagKind};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
@@ -15,7 +15,7 @@ fn running(executor: &str, secs: i64, state: ContainerState) -> EvalRecord {
     let mut record = EvalRecord::new(ago(secs));
     record.redis.status = Some(Status::Running);
     record.redis.status_seen.push((Status::Running, ago(secs)));
-    record.docker = Some(DockerSide {
+    record.docker = Some(ContainerSide {
         container_id: "c0ffee".into(),
         state: Some(state),
         executor: Some(executor.into()),
@@ -23,7 +23,7 @@ fn running(executor: &str, secs: i64, state: ContainerState) -> EvalRecord {
         timeout_secs: Some(600),
         started_at: Some(ago(secs)),
         first_seen: ago(secs),
-        ..DockerSide::default()
+        ..ContainerSide::default()
     });
     record
 }

@@ -20,7 +20,7 @@ pub(crate) fn watched_state() -> State {
         ..SourceHealth::default()
     };
     State {
-        docker: watched.clone(),
+        engines: vec![(crate::model::EngineName::default(), watched.clone())],
         redis: watched,
         ..State::new(Settings {
             silent_after_ms: i64::MAX / 4,

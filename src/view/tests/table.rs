@@ -1,7 +1,7 @@
 //! Ordering, counts, selection and scrolling of the table's view model,
 //! on records built field by field (the merge rules have their own tests).
 
-use crate::model::{ContainerState, DockerSide, FlagKind};
+use crate::model::{ContainerSide, ContainerState, FlagKind};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
@@ -20,15 +20,15 @@ fn record(started_secs_ago: i64) -> EvalRecord {
     record
 }
 
-fn container(state: ContainerState, created_secs_ago: i64, timeout: u32) -> DockerSide {
-    DockerSide {
+fn container(state: ContainerState, created_secs_ago: i64, timeout: u32) -> ContainerSide {
+    ContainerSide {
         container_id: "c0ffee".into(),
         state: Some(state),
         executor: Some("executor-1".into()),
         created_at: Some(ago(created_secs_ago)),
         timeout_secs: Some(timeout),
         first_seen: ago(created_secs_ago),
-        ..DockerSide::default()
+        ..ContainerSide::default()
     }
 }
 

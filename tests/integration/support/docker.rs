@@ -200,8 +200,12 @@ fn busybox_rootfs() -> Vec<u8> {
 
 /// Removes what `docker rm -f` / `docker rmi -f` is given; a thing that is
 /// already gone is fine, anything else is reported but cannot fail a drop.
-fn cli_remove(args: &[&str]) {
-    match Command::new("docker").args(args).output() {
+fn cli_remove(host: Option<&str>, args: &[&str]) {
+    let mut command = Command::new("docker");
+    if let Some(host) = host {
+        command.args(["-H", host]);
+    }
+    match command.args(args).output() {
         Ok(out) if out.status.success() => {}
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -215,11 +219,13 @@ fn cli_remove(args: &[&str]) {
 
 struct ImageGuard {
     reference: String,
+    /// The engine it is on; `None`: the machine's.
+    host: Option<String>,
 }
 
 impl Drop for ImageGuard {
     fn drop(&mut self) {
-        cli_remove(&["rmi", "-f", &self.reference]);
+        cli_remove(self.host.as_deref(), &["rmi", "-f", &self.reference]);
     }
 }
 
@@ -232,8 +238,15 @@ pub struct TestImage {
 }
 
 impl TestImage {
-    /// Builds the root filesystem in memory and imports it (no registry).
+    /// Builds the root filesystem in memory and imports it (no registry)
+    /// into the machine's engine.
     pub async fn import(docker: &Docker) -> TestImage {
+        Self::import_on(docker, None).await
+    }
+
+    /// Imports it into the engine at `host` (`None`: the machine's), which
+    /// `docker` is connected to; it is removed from there.
+    pub async fn import_on(docker: &Docker, host: Option<&str>) -> TestImage {
         let repo = "evaltop-test-busybox";
         let tag = random_hex();
         let options = CreateImageOptionsBuilder::default()
@@ -243,6 +256,7 @@ impl TestImage {
             .build();
         let guard = Arc::new(ImageGuard {
             reference: format!("{repo}:{tag}"),
+            host: host.map(str::to_string),
         });
         let mut progress = docker.create_image(
             Some(options),
@@ -393,7 +407,10 @@ impl TestContainer {
     /// Force-removes the container now (as the executor does after a
     /// completion). Drop does it again, harmlessly.
     pub fn remove(&self) {
-        cli_remove(&["rm", "-f", "-v", &self.id]);
+        cli_remove(
+            self._image.guard.host.as_deref(),
+            &["rm", "-f", "-v", &self.id],
+        );
     }
 }
 

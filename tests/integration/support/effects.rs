@@ -12,7 +12,7 @@ use evaltop::actions::{
     Effect, ForceFailRequest, LogOrigin, LogWindow, Outcome, OutcomeDetail, Target,
 };
 use evaltop::effects::{AuditConfig, EffectConfig, EffectRunner};
-use evaltop::model::{CapturedLogs, ContainerState, DockerSide, EvalRecord, Flag, Ts};
+use evaltop::model::{CapturedLogs, ContainerSide, ContainerState, EvalRecord, Flag, Ts};
 use evaltop::names::Names;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -54,9 +54,15 @@ impl Drop for TempDir {
     }
 }
 
+/// The machine's engine, named as a bare DOCKER_HOST (or the socket) is.
+pub fn local_engine() -> evaltop::engines::EngineSpec {
+    let host = std::env::var("DOCKER_HOST").ok();
+    evaltop::engines::resolve(&[], &[], host.as_deref()).expect("DOCKER_HOST is usable")[0].clone()
+}
+
 pub fn config(redis: &RedisServer, dir: &TempDir) -> EffectConfig {
     EffectConfig {
-        docker_host: None,
+        engines: vec![local_engine()],
         redis_url: redis.url(),
         names: Names::default(),
         read_only: false,
@@ -252,13 +258,13 @@ pub async fn running_state(redis: &RedisServer, id: &str) -> (bool, bool) {
 pub fn lost_record(executor: &str) -> (EvalRecord, Vec<Flag>) {
     let ended = Ts(1_751_763_316_182);
     let mut record = EvalRecord::new(ended);
-    record.docker = Some(DockerSide {
+    record.docker = Some(ContainerSide {
         container_id: "c0ffee0123456789".into(),
         state: Some(ContainerState::Exited),
         executor: Some(executor.to_string()),
         exit_code: Some(1),
         finished_at: Some(ended),
-        ..DockerSide::default()
+        ..ContainerSide::default()
     });
     record.captured_logs = Some(Box::new(CapturedLogs {
         tty: false,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use evaltop::model::{Flag, FlagKind, HealthContext, State, Ts, assess};
+use evaltop::model::{EngineName, Flag, FlagKind, HealthContext, State, Ts, assess};
 use evaltop::names::Names;
 use evaltop::sources::{Received, docker, redis};
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ impl Evaltop {
     /// Starts both sources with the given grace and waits until each has
     /// done its first full read.
     pub async fn start(redis_url: &str, grace: Duration) -> Evaltop {
-        Self::start_with(redis_url, None, Duration::from_secs(30), grace).await
+        Self::start_fleet(redis_url, grace, &[("local", None)], &[]).await
     }
 
     /// The same, with the Docker source on `docker_host` (`None`: the local
@@ -37,41 +37,79 @@ impl Evaltop {
         resync: Duration,
         grace: Duration,
     ) -> Evaltop {
+        let host = docker_host.as_deref();
+        Self::start_engines(redis_url, resync, grace, &[("local", host)], &[]).await
+    }
+
+    /// Starts one Docker source per engine (`(name, url)`; `None`: the
+    /// machine's), scoped to `executors` (empty: all), and Redis; waits
+    /// until every engine and Redis have done their first full read.
+    pub async fn start_fleet(
+        redis_url: &str,
+        grace: Duration,
+        engines: &[(&str, Option<&str>)],
+        executors: &[&str],
+    ) -> Evaltop {
+        Self::start_engines(
+            redis_url,
+            Duration::from_secs(30),
+            grace,
+            engines,
+            executors,
+        )
+        .await
+    }
+
+    async fn start_engines(
+        redis_url: &str,
+        resync: Duration,
+        grace: Duration,
+        engines: &[(&str, Option<&str>)],
+        executors: &[&str],
+    ) -> Evaltop {
         let names = Names::default();
         let (sink, observations) = mpsc::channel(16_384);
-        let tasks = vec![
-            tokio::spawn(docker::run(
+        let executors: Vec<String> = executors.iter().map(|e| e.to_string()).collect();
+        let mut tasks = Vec::new();
+        for (name, url) in engines {
+            tasks.push(tokio::spawn(docker::run(
                 docker::DockerConfig {
-                    host: docker_host,
-                    executors: Vec::new(),
+                    engine: EngineName::new(name),
+                    host: url.map(str::to_string),
+                    executors: executors.clone(),
                     resync,
                     liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                     names: names.clone(),
                 },
                 sink.clone(),
-            )),
-            tokio::spawn(redis::run(
-                redis::RedisConfig {
-                    url: redis_url.to_string(),
-                    resync,
-                    liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
-                    names,
-                },
-                sink,
-            )),
-        ];
+            )));
+        }
+        tasks.push(tokio::spawn(redis::run(
+            redis::RedisConfig {
+                url: redis_url.to_string(),
+                resync,
+                liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
+                names,
+            },
+            sink,
+        )));
         let settings = evaltop::model::Settings {
             grace_ms: grace.as_millis() as i64,
+            executors,
             ..Default::default()
         };
+        let mut state = State::new(settings);
+        for (name, _) in engines {
+            state.add_engine(EngineName::new(name));
+        }
         let mut evaltop = Evaltop {
-            state: State::new(settings),
+            state,
             observations,
             tasks,
         };
         evaltop
-            .pump_until("both sources synced", SYNC_WITHIN, |state| {
-                state.docker.synced() && state.redis.synced()
+            .pump_until("every source synced", SYNC_WITHIN, |state| {
+                state.engines_synced() && state.redis.synced()
             })
             .await;
         evaltop
@@ -93,7 +131,7 @@ impl Evaltop {
             if Instant::now() >= deadline {
                 panic!(
                     "not reached within {within:?}: {what}\ndocker: {:?}\nredis: {:?}\nrejected: {}",
-                    self.state.docker, self.state.redis, self.state.rejected.total
+                    self.state.engines, self.state.redis, self.state.rejected.total
                 );
             }
             self.pump_for(REASSESS_EVERY).await;
@@ -139,7 +177,7 @@ impl Evaltop {
             if Instant::now() >= deadline {
                 panic!(
                     "not reached within {within:?}: {what}\ndocker: {:?}\nredis: {:?}",
-                    self.state.docker, self.state.redis
+                    self.state.engines, self.state.redis
                 );
             }
             match tokio::time::timeout(REASSESS_EVERY, self.observations.recv()).await {
@@ -152,7 +190,7 @@ impl Evaltop {
 
     /// What `evaltop check --json` would print for the state now.
     pub fn report(&self) -> serde_json::Value {
-        let report = evaltop::app::check::Report::of(&self.state, Ts::now());
+        let report = evaltop::app::check::Report::of(&self.state, &[], Ts::now());
         serde_json::to_value(&report).expect("the report serialises")
     }
 

@@ -10,6 +10,7 @@ pub mod effects;
 pub mod evaltop;
 pub mod platform;
 pub mod redis;
+pub mod second_engine;
 pub mod socket_proxy;
 pub mod stream_proxy;
 pub mod tmux;
