@@ -5,7 +5,6 @@ mod support;
 
 mod check_cli;
 mod docker_source;
-mod drivers;
 mod effects_docker;
 mod effects_redis;
 mod fleet;

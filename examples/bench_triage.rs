@@ -1,6 +1,15 @@
-//! Timing drivers, not tests: run with `cargo test --test integration
-//! drivers -- --ignored --nocapture`; they print what they measure (for
-//! BENCHMARKS.md) and assert nothing about time.
+//! Timing drivers for the triage loop (BENCHMARKS.md): how long a followed
+//! log line takes from Docker's stream to the screen, and how long `evaltop
+//! demo` takes to show its incident. They drive the real binary in tmux
+//! against the real Docker engine and a redis-server of their own, print
+//! what they measure, and assert nothing about time.
+//!
+//! `cargo build --release && cargo run --release --example bench_triage`
+//! (the binary next to this example's build is the one measured; or name
+//! one with `--evaltop PATH`).
+
+#[path = "../tests/integration/support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -8,11 +17,11 @@ use std::time::{Duration, Instant};
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
 
-use crate::support::docker::{
+use support::docker::{
     ContainerSpec, TestContainer, TestImage, docker, random_hex, unique_eval_id, unique_executor,
 };
-use crate::support::redis::RedisServer;
-use crate::support::tmux::Tmux;
+use support::redis::RedisServer;
+use support::tmux::Tmux;
 
 fn summary(name: &str, mut ms: Vec<f64>) {
     ms.sort_by(f64::total_cmp);
@@ -32,9 +41,7 @@ fn summary(name: &str, mut ms: Vec<f64>) {
 
 /// How long after Docker hands a line to a reader of its own stream the
 /// line shows in evaltop's followed logs view.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "a timing driver"]
-async fn follow_latency() {
+async fn follow_latency(evaltop: &str) {
     let redis = RedisServer::start();
     let docker = docker().await;
     let image = TestImage::import(&docker).await;
@@ -46,7 +53,7 @@ async fn follow_latency() {
     let log = std::env::temp_dir().join(format!("evaltop-driver-{}.log", random_hex()));
     let command = format!(
         "{} --redis {} --executor {executor} --read-only --log-file {} --audit-file {}.audit --no-audit-stream",
-        env!("CARGO_BIN_EXE_evaltop"),
+        evaltop,
         redis.url(),
         log.display(),
         log.display(),
@@ -99,17 +106,11 @@ async fn follow_latency() {
 }
 
 /// How long after `evaltop demo` starts the incident is on the screen.
-#[test]
-#[ignore = "a timing driver"]
-fn demo_time_to_incident() {
+fn demo_time_to_incident(evaltop: &str) {
     let mut samples = Vec::new();
     for _ in 0..5 {
         let log = std::env::temp_dir().join(format!("evaltop-driver-{}.log", random_hex()));
-        let command = format!(
-            "{} demo --log-file {}",
-            env!("CARGO_BIN_EXE_evaltop"),
-            log.display()
-        );
+        let command = format!("{} demo --log-file {}", evaltop, log.display());
         let started = Instant::now();
         let tmux = Tmux::start(140, 30, &command);
         loop {
@@ -125,4 +126,34 @@ fn demo_time_to_incident() {
         let _ = std::fs::remove_file(&log);
     }
     summary("demo, start to the lost completion on screen", samples);
+}
+
+/// The evaltop binary built beside this example (`target/<profile>/`), or
+/// the one `--evaltop PATH` names.
+fn evaltop_binary() -> String {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--evaltop" {
+            return args.next().expect("--evaltop takes a path");
+        }
+    }
+    let exe = std::env::current_exe().expect("this example's path");
+    let beside = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|profile| profile.join("evaltop"))
+        .expect("target/<profile>/examples/");
+    assert!(
+        beside.exists(),
+        "{} is missing: build it first (cargo build --release), or pass --evaltop PATH",
+        beside.display()
+    );
+    beside.display().to_string()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let evaltop = evaltop_binary();
+    follow_latency(&evaltop).await;
+    demo_time_to_incident(&evaltop);
 }
