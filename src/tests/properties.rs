@@ -2,7 +2,8 @@
 //! payload, key and label, through the real decoders (the channel decoder,
 //! the key readers' value decoders, the Docker facts readers fed the
 //! engine's JSON), `State::apply`, and every screen and dialog of the
-//! console at several sizes. Nothing may panic, and no cell on screen may
+//! console at several sizes (table, events, rejected payloads, help, the
+//! fleet, detail, the three dialogs, logs and their origins, filter). Nothing may panic, and no cell on screen may
 //! hold a control, escape or bidi character.
 //!
 //! `PROPTEST_CASES` sets the number of cases (a few seconds' worth by
@@ -656,9 +657,18 @@ proptest! {
         d.draw("table")?;
         d.key(KeyCode::Char('e'));
         d.draw("table with events")?;
+        d.key(KeyCode::Char('R'));
+        d.draw("rejected payloads")?;
+        d.key(KeyCode::Char('R'));
         d.key(KeyCode::Char('e'));
         d.key(KeyCode::Char('?'));
         d.draw("help")?;
+        d.key(KeyCode::Esc);
+        d.key(KeyCode::Char('H'));
+        d.draw("fleet")?;
+        d.key(KeyCode::Down);
+        d.key(KeyCode::Enter);
+        d.draw("table filtered from the fleet")?;
         d.key(KeyCode::Esc);
         let ids: Vec<_> = d.console.state().evals.keys().cloned().collect();
         for id in ids {
@@ -688,6 +698,8 @@ proptest! {
             d.key(KeyCode::Enter);
             d.key(KeyCode::Char('w'));
             d.draw("logs wrapped")?;
+            d.key(KeyCode::Char('o'));
+            d.draw("logs, the next origin")?;
             d.key(KeyCode::Esc);
         }
         d.key(KeyCode::Char('/'));
