@@ -1,4 +1,5 @@
 //! The crate's own cross-module tests: properties over every entry point
 //! and every screen.
 
+mod cases;
 mod properties;
