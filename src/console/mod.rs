@@ -332,7 +332,8 @@ impl Console {
         if !(self.refresh_needed || self.views.table.is_stale()) {
             return false;
         }
-        self.views.table.refresh(&self.state, now);
+        let changes = self.state.take_changes();
+        self.views.table.follow(&self.state, &changes, now);
         self.refresh_detail_logs(now);
         self.refresh_needed = false;
         true
@@ -420,7 +421,7 @@ impl Console {
 
     /// Notes something evaltop did in an evaluation's timeline.
     pub(crate) fn note(&mut self, eval_id: &str, now: Ts, text: String) {
-        if let Some(record) = self.state.evals.get_mut(eval_id) {
+        if let Some(record) = self.state.existing_mut(eval_id) {
             record.note(now, Source::Evaltop, Happening::Note(text));
             self.refresh_needed = true;
         }

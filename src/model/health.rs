@@ -433,10 +433,44 @@ const TIMEOUT_EXIT_CODES: [i64; 3] = [124, 137, 143];
 /// A run this close to its limit, or longer, ended on the timeout.
 const TIMEOUT_SLACK_MS: i64 = 1_000;
 
+/// `now`, and the soonest later moment at which a comparison with it made
+/// so far would turn out otherwise: when the flags must be assessed again
+/// though the record has not changed.
+struct Clock {
+    now: Ts,
+    turns_at: Option<Ts>,
+}
+
+impl Clock {
+    /// Whether more than `limit_ms` has passed since `since`; while not,
+    /// the moment it will have is noted.
+    fn passed(&mut self, since: Ts, limit_ms: i64) -> bool {
+        let at = since.plus_millis(limit_ms);
+        if self.now > at {
+            return true;
+        }
+        let turns = at.plus_millis(1);
+        self.turns_at = Some(self.turns_at.map_or(turns, |t| t.min(turns)));
+        false
+    }
+}
+
 /// Every flag that holds for `record` at `ctx.now`, most severe first.
 pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
+    assess_until(record, ctx).0
+}
+
+/// The flags, and the moment after which they may differ though neither
+/// the record nor the sources change (`None`: only a change can alter
+/// them). The flags' evidence (how long, how far over) moves with the
+/// clock in between; which flags hold does not.
+pub fn assess_until(record: &EvalRecord, ctx: &HealthContext) -> (Vec<Flag>, Option<Ts>) {
     let mut flags = Vec::new();
     let now = ctx.now;
+    let mut clock = Clock {
+        now,
+        turns_at: None,
+    };
     let redis = &record.redis;
     let terminal = redis.is_terminal();
 
@@ -454,7 +488,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         let state = docker.state;
         if state.is_some_and(ContainerState::is_live)
             && let Some(deadline) = docker.deadline()
-            && now > deadline
+            && clock.passed(deadline, 0)
         {
             flags.push(Flag::Overdue {
                 deadline,
@@ -465,8 +499,8 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
 
         if state == Some(ContainerState::Created) && !terminal {
             let created_at = docker.created_at.unwrap_or(docker.first_seen);
-            let for_ms = now.since(created_at);
-            if for_ms > ctx.grace_ms {
+            if clock.passed(created_at, ctx.grace_ms) {
+                let for_ms = now.since(created_at);
                 flags.push(Flag::NeverStarted { created_at, for_ms });
             }
         }
@@ -508,7 +542,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                 removed: state == ContainerState::Removed,
                 held_running,
             };
-            if ended_ago_ms > ctx.grace_ms {
+            if clock.passed(ended_at, ctx.grace_ms) {
                 if !decided {
                     // Whatever Redis would say (a completion published, the
                     // keys cleared) fell in its blindness: say what is known.
@@ -540,7 +574,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                     });
                 } else if state.has_ended() {
                     let since = ended_at.unwrap_or(terminal_at).max(terminal_at);
-                    if now.since(since) > ctx.grace_ms {
+                    if clock.passed(since, ctx.grace_ms) {
                         flags.push(Flag::Orphan {
                             kind: OrphanKind::NotRemoved,
                             state,
@@ -554,7 +588,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                     .started_at
                     .unwrap_or(docker.first_seen)
                     .max(ctx.redis_watching_since.unwrap_or(now));
-                if now.since(since) > ctx.grace_ms {
+                if clock.passed(since, ctx.grace_ms) {
                     flags.push(Flag::Orphan {
                         kind: OrphanKind::UnknownToRedis,
                         state,
@@ -583,7 +617,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     if redis.in_running_set
         && redis.running_key.is_none()
         && !record.docker.as_ref().is_some_and(|d| d.exists())
-        && now.since(record.first_seen) > ctx.grace_ms
+        && clock.passed(record.first_seen, ctx.grace_ms)
     {
         flags.push(unless_blind(
             Flag::StaleRunning,
@@ -608,8 +642,9 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
         let last_sign =
             |watched_from: Option<Ts>| signs.into_iter().chain([watched_from]).flatten().max();
         if let Some(watching) = ctx.redis_watching_since {
-            let quiet_ms = now.since(last_sign(Some(watching)).unwrap_or(watching));
-            if quiet_ms > ctx.silent_after_ms {
+            let last = last_sign(Some(watching)).unwrap_or(watching);
+            if clock.passed(last, ctx.silent_after_ms) {
+                let quiet_ms = now.since(last);
                 flags.push(Flag::Silent { quiet_ms });
             }
         } else if let Some(last) = last_sign(ctx.redis_stretch.map(|(from, _)| from)) {
@@ -620,7 +655,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
                 flags.push(Flag::Silent {
                     quiet_ms: watched_quiet,
                 });
-            } else if now.since(last) > ctx.silent_after_ms {
+            } else if clock.passed(last, ctx.silent_after_ms) {
                 flags.push(unless_blind(
                     Flag::Silent {
                         quiet_ms: now.since(last),
@@ -636,7 +671,7 @@ pub fn assess(record: &EvalRecord, ctx: &HealthContext) -> Vec<Flag> {
     }
 
     flags.sort_by_key(|f| std::cmp::Reverse(f.severity()));
-    flags
+    (flags, clock.turns_at)
 }
 
 fn timed_out(record: &EvalRecord) -> Option<Flag> {

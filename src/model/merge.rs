@@ -15,7 +15,7 @@ use super::observation::{
     CapturedLogs, ContainerAction, ContainerEvent, ContainerFacts, ContainerState, EngineName,
     LogMessage, Observation, RedisSnapshot, Source, Status, StatusMessage, StorageMessage,
 };
-use super::record::{ContainerSide, EvalRecord, Happening, RunningKeyFacts};
+use super::record::{ContainerSide, EvalRecord, Happening, RedisSide, RunningKeyFacts};
 use super::state::State;
 use super::time::Ts;
 
@@ -51,7 +51,7 @@ impl State {
                 container_id,
                 eval_id,
             } => {
-                if let Some(record) = self.evals.get_mut(eval_id.as_str()) {
+                if let Some(record) = self.existing_mut(eval_id.as_str()) {
                     mark_removed(record, &engine, &container_id, now);
                 }
             }
@@ -137,7 +137,7 @@ impl State {
                 }
             }
             Observation::Killed { eval_id, .. } => {
-                if let Some(record) = self.evals.get_mut(eval_id.as_str()) {
+                if let Some(record) = self.existing_mut(eval_id.as_str()) {
                     record.killed_by_evaltop.get_or_insert(now);
                 }
             }
@@ -154,7 +154,8 @@ impl State {
         now: Ts,
     ) {
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
-        for record in self.evals.values_mut() {
+        let mut removed = Vec::new();
+        for (eval_id, record) in self.evals.iter_mut() {
             let Some(docker) = &record.docker else {
                 continue;
             };
@@ -166,7 +167,11 @@ impl State {
             if docker.first_seen < requested_at && !listed.contains(docker.container_id.as_str()) {
                 let id = docker.container_id.clone();
                 mark_removed(record, engine, &id, now);
+                removed.push(eval_id.clone());
             }
+        }
+        for eval_id in &removed {
+            self.changed(eval_id);
         }
         for facts in &containers {
             if facts.engine == *engine {
@@ -312,7 +317,7 @@ impl State {
         logs: CapturedLogs,
         now: Ts,
     ) {
-        let Some(record) = self.evals.get_mut(eval_id) else {
+        let Some(record) = self.existing_mut(eval_id) else {
             return;
         };
         let held = record
@@ -449,9 +454,25 @@ impl State {
             self.record_mut(id, now);
         }
 
-        for (id, record) in self.evals.iter_mut() {
-            let id: &str = id;
+        let mut changed = Vec::new();
+        for (eval_id, record) in self.evals.iter_mut() {
+            let id: &str = eval_id;
             let redis = &mut record.redis;
+            // What the table reads (not the key's TTL or when it was seen,
+            // which change at every scan): only a record whose facts moved
+            // is assessed again.
+            let facts = |r: &RedisSide| {
+                (
+                    r.running_key
+                        .as_ref()
+                        .map(|k| (k.started_at, k.timeout_secs)),
+                    (r.executor_id.is_some(), r.container_id.is_some()),
+                    (r.timeout_secs, r.latest_log_bytes, r.latest_log_seen_bytes),
+                    r.latest_log_ttl_ms.is_some(),
+                )
+            };
+            let before = facts(redis);
+            let pending_before = redis.pending.take();
             let was_in_set = redis.in_running_set;
             redis.in_running_set = in_set.contains(id);
             let had_key = redis.running_key.is_some();
@@ -484,6 +505,15 @@ impl State {
                 (true, false) => record.note(now, Source::Redis, Happening::RunningKeyGone),
                 _ => {}
             }
+            if was_in_set != now_in_set
+                || pending_before != record.redis.pending
+                || before != facts(&record.redis)
+            {
+                changed.push(eval_id.clone());
+            }
+        }
+        for eval_id in &changed {
+            self.changed(eval_id);
         }
         self.redis.read_in_full(now);
     }

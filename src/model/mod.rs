@@ -2,6 +2,7 @@
 //! with health flags. Pure: no IO, no clock reads.
 
 pub mod blind;
+pub mod changes;
 pub mod fleet;
 pub mod health;
 pub mod live_logs;
@@ -11,11 +12,12 @@ pub mod record;
 pub mod state;
 pub mod time;
 
-pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
+pub use changes::Changes;
+pub use health::{Flag, FlagKind, HealthContext, Severity, assess, assess_until};
 pub use observation::*;
 pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
 pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -36,6 +36,11 @@ impl EngineName {
         &self.0
     }
 
+    /// The name, shared rather than copied.
+    pub fn as_arc(&self) -> Arc<str> {
+        self.0.clone()
+    }
+
     /// A recording written before engines had names leaves it empty.
     pub fn is_unnamed(&self) -> bool {
         self.0.is_empty()

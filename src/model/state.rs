@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::changes::Changes;
 use super::live_logs::LiveLogs;
 use super::observation::{EngineName, EvalId, Rejection, Source};
 use super::record::EvalRecord;
@@ -210,6 +211,8 @@ pub struct State {
     pub live_logs: LiveLogs,
     /// Observations applied, for the header and benchmarks.
     pub observations: u64,
+    /// Records changed since the table last took them.
+    pub(crate) changes: Changes,
 }
 
 impl State {
@@ -279,13 +282,35 @@ impl State {
         }
     }
 
-    /// The record for `eval_id`, created on first sight.
+    /// The record for `eval_id`, created on first sight, counted as changed.
     pub(crate) fn record_mut(&mut self, eval_id: &str, now: Ts) -> &mut EvalRecord {
-        if !self.evals.contains_key(eval_id) {
-            self.evals
-                .insert(EvalId::from(eval_id), EvalRecord::new(now));
+        match self.evals.get_key_value(eval_id) {
+            Some((id, _)) => self.changes.record(id),
+            None => {
+                let id = EvalId::from(eval_id);
+                self.changes.record(&id);
+                self.evals.insert(id, EvalRecord::new(now));
+            }
         }
         self.evals.get_mut(eval_id).expect("inserted above")
+    }
+
+    /// The record for `eval_id` if there is one, counted as changed.
+    pub(crate) fn existing_mut(&mut self, eval_id: &str) -> Option<&mut EvalRecord> {
+        let (id, _) = self.evals.get_key_value(eval_id)?;
+        self.changes.record(id);
+        self.evals.get_mut(eval_id)
+    }
+
+    /// Counts `id` as changed (by a pass over many records).
+    pub(crate) fn changed(&mut self, id: &EvalId) {
+        self.changes.record(id);
+    }
+
+    /// The records changed since the last call; the next call returns only
+    /// what changes after this one.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::replace(&mut self.changes, Changes::none())
     }
 
     /// Whether the executor filter lets this record through. A record with

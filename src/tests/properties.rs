@@ -26,18 +26,7 @@ use crate::model::{Observation, State, Ts};
 use crate::sources::Received;
 use crate::ui::screen::draw_console;
 
-/// Cases per property: `PROPTEST_CASES`, or `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use super::config;
 
 fn forbidden(c: char) -> bool {
     c.is_control()

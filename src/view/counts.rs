@@ -32,19 +32,60 @@ fn slot<T: PartialEq>(all: &[T], item: &T) -> usize {
     all.iter().position(|x| x == item).unwrap_or(0)
 }
 
+/// What one evaluation adds to the counts, kept so that it can be taken
+/// away again when the evaluation changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    status: Option<Status>,
+    /// One bit per flag kind it carries (by `FlagKind::ALL`'s order).
+    kinds: u16,
+    worst: Option<Severity>,
+}
+
+impl Tally {
+    pub(crate) fn of(status: Option<Status>, flags: &[Flag], worst: Option<Severity>) -> Self {
+        let kinds = flags.iter().fold(0, |bits, flag| {
+            bits | 1 << slot(&FlagKind::ALL, &flag.kind())
+        });
+        Tally {
+            status,
+            kinds,
+            worst,
+        }
+    }
+
+    pub(crate) fn worst(self) -> Option<Severity> {
+        self.worst
+    }
+}
+
 impl Counts {
-    pub(crate) fn add(&mut self, status: Option<Status>, flags: &[Flag], worst: Option<Severity>) {
-        self.total += 1;
-        match status {
-            Some(status) => self.by_status[slot(&Status::ALL, &status)] += 1,
-            None => self.no_status += 1,
+    pub(crate) fn add(&mut self, tally: Tally) {
+        self.count(tally, 1);
+    }
+
+    pub(crate) fn remove(&mut self, tally: Tally) {
+        self.count(tally, usize::MAX);
+    }
+
+    /// Adds `step` (1, or `usize::MAX` to take one away) to each slot the
+    /// tally names; the counts never go below zero, since only what was
+    /// added is removed.
+    fn count(&mut self, tally: Tally, step: usize) {
+        let bump = |n: &mut usize| *n = n.wrapping_add(step);
+        bump(&mut self.total);
+        match tally.status {
+            Some(status) => bump(&mut self.by_status[slot(&Status::ALL, &status)]),
+            None => bump(&mut self.no_status),
         }
-        for flag in flags {
-            self.by_flag[slot(&FlagKind::ALL, &flag.kind())] += 1;
+        for (i, n) in self.by_flag.iter_mut().enumerate() {
+            if tally.kinds & (1 << i) != 0 {
+                bump(n);
+            }
         }
-        match worst {
-            Some(severity) => self.by_severity[slot(&SEVERITIES, &severity)] += 1,
-            None => self.healthy += 1,
+        match tally.worst {
+            Some(severity) => bump(&mut self.by_severity[slot(&SEVERITIES, &severity)]),
+            None => bump(&mut self.healthy),
         }
     }
 

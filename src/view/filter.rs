@@ -143,6 +143,14 @@ impl Filter {
         self.terms.is_empty()
     }
 
+    /// Whether a term compares with the clock (how far over, how old), so
+    /// that an evaluation may pass or fail it as time goes by alone.
+    pub fn reads_clock(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|t| matches!(t.predicate, Predicate::Over(_) | Predicate::Age(_)))
+    }
+
     /// Whether the evaluation `id` passes every term. `flags` are the
     /// record's flags as of `now`.
     pub fn matches(&self, id: &str, record: &EvalRecord, flags: &[Flag], now: Ts) -> bool {

@@ -14,6 +14,7 @@ mod input;
 pub mod log_excerpt;
 pub mod log_view;
 pub mod quick;
+mod refresh;
 pub mod scroll;
 pub mod sort;
 #[cfg(test)]
@@ -29,8 +30,7 @@ pub use input::{FilterEdit, FilterInput};
 pub use quick::QuickView;
 pub use sort::Sort;
 
-use crate::model::health::worst;
-use crate::model::{EvalId, EvalRecord, Flag, HealthContext, Severity, State, Status, Ts, assess};
+use crate::model::{EvalId, EvalRecord, Flag, Severity, Status, Ts};
 
 /// How the user moves in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub struct Row {
     /// When the evaluation began (`started_at`, else first seen): newest
     /// first within a severity.
     pub since: Ts,
+    /// Its value in the sorted column.
+    key: sort::Key,
 }
 
 impl Row {
@@ -143,64 +145,12 @@ pub struct TableView {
     quick_counts: Counts,
     /// The filter, quick view or sort changed since the last refresh.
     stale: bool,
+    /// What the last refresh found for each evaluation, and when its flags
+    /// turn with the clock: what lets a refresh look only at what changed.
+    tracked: refresh::Tracked,
 }
 
 impl TableView {
-    /// Recomputes each row's flags, the counts, which rows pass the filter
-    /// and the quick view, and their order. Meant to run once per batch of
-    /// events and once a second, not per frame; costs one `assess` and one
-    /// filter match per record and one sort, and allocates nothing per
-    /// healthy row beyond its place in the vectors.
-    pub fn refresh(&mut self, state: &State, now: Ts) {
-        let ctx = HealthContext::of(state, now);
-        let mut counts = Counts::default();
-        let mut quick_counts = Counts::default();
-        let column = self.sort.column;
-        // Each row with its sort key, borrowed from `state` for this sort.
-        let mut keyed = Vec::with_capacity(if self.filter.is_some() {
-            self.rows.len()
-        } else {
-            state.evals.len()
-        });
-        for (id, record) in &state.evals {
-            if !state.in_scope(record) {
-                counts.out_of_scope += 1;
-                continue;
-            }
-            let flags = assess(record, &ctx);
-            let worst = worst(&flags);
-            let status = shown_status(record);
-            counts.add(status, &flags, worst);
-            if let Some(filter) = &self.filter
-                && !filter.matches(id, record, &flags, now)
-            {
-                continue;
-            }
-            quick_counts.add(status, &flags, worst);
-            if !self.quick.matches(&flags) {
-                continue;
-            }
-            let row = Row {
-                id: id.clone(),
-                flags,
-                worst,
-                since: record.started_at().unwrap_or(record.first_seen),
-            };
-            keyed.push((sort::key(column, id, record, &row, now), row));
-        }
-        // Keys were computed above, so comparing costs no lookups; ids are
-        // unique map keys, so the order is total and stable.
-        let order = self.sort;
-        keyed.sort_unstable_by(|a, b| sort::compare(order, a, b));
-        self.rows.clear();
-        self.rows.extend(keyed.into_iter().map(|(_, row)| row));
-        self.counts = counts;
-        self.quick_counts = quick_counts;
-        self.refreshed_at = Some(now);
-        self.stale = false;
-        self.reselect();
-    }
-
     /// Finds the selected id again after a reorder; if it is gone, selects
     /// the row now at its old place, so the cursor does not jump to the top.
     fn reselect(&mut self) {
@@ -210,10 +160,7 @@ impl TableView {
             self.offset = 0;
             return;
         }
-        let found = self
-            .selected
-            .as_ref()
-            .and_then(|id| self.rows.iter().position(|row| row.id == *id));
+        let found = self.selected.as_ref().and_then(|id| self.position_of(id));
         let index = found.unwrap_or(self.index).min(self.rows.len() - 1);
         self.select_index(index, None);
     }

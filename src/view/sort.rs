@@ -5,6 +5,7 @@
 //! default order, so the order is total and stable across refreshes.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::model::{ContainerState, EvalRecord, FlagKind, Severity, Status, Ts};
 
@@ -46,13 +47,24 @@ impl Sort {
     }
 }
 
-/// A row's value in the sorted column, borrowed from the state so that a
-/// refresh builds no string per row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Key<'a> {
+/// A row's value in the sorted column, kept with the row so that rows can
+/// be placed among the sorted ones without reading their records again.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Key {
     Missing,
     Int(i64),
-    Text(&'a str),
+    /// The row's own id (no copy of it).
+    Id,
+    Text(Arc<str>),
+}
+
+impl Column {
+    /// Whether a row's value in this column moves with the clock alone,
+    /// so that rows not changed since the last refresh may need placing
+    /// again: a live container's runtime grows, past those that ended.
+    pub(super) fn moves_with_clock(self) -> bool {
+        matches!(self, Column::Runtime)
+    }
 }
 
 /// Container states in lifecycle order.
@@ -71,28 +83,26 @@ fn position<T: PartialEq>(all: &[T], item: T) -> i64 {
     all.iter().position(|x| *x == item).unwrap_or(0) as i64
 }
 
-pub(super) fn key<'a>(
-    column: Option<Column>,
-    id: &'a str,
-    record: &'a EvalRecord,
-    row: &Row,
-    now: Ts,
-) -> Key<'a> {
+pub(super) fn key(column: Option<Column>, record: &EvalRecord, row: &Row, now: Ts) -> Key {
     let int = |value: Option<i64>| value.map_or(Key::Missing, Key::Int);
     let Some(column) = column else {
         return Key::Missing;
     };
     match column {
-        Column::Id => Key::Text(id),
+        Column::Id => Key::Id,
         Column::Status => int(shown_status(record).map(|s| position(&Status::ALL, s))),
         Column::Container => int(record
             .container_state()
             .map(|s| position(&CONTAINER_ORDER, s))),
-        Column::Executor => record.executor().map_or(Key::Missing, Key::Text),
+        Column::Executor => record
+            .executor()
+            .map_or(Key::Missing, |e| Key::Text(Arc::from(e))),
         Column::Host => record
             .engine()
-            .map_or(Key::Missing, |e| Key::Text(e.as_str())),
-        Column::Age => Key::Int(now.since(row.since).max(0)),
+            .map_or(Key::Missing, |e| Key::Text(e.as_arc())),
+        // The oldest has the earliest start: the same order as the age at
+        // any `now`, and it does not move with the clock.
+        Column::Age => Key::Int(row.since.millis().saturating_neg()),
         Column::Runtime => int(runtime_ms(record, now)),
         Column::Exit => int(record.exit_code()),
         Column::Flags => int(row.top_flag().map(|flag| {
@@ -144,21 +154,24 @@ pub(super) fn default_order(a: &Row, b: &Row) -> Ordering {
         .then_with(|| a.id.cmp(&b.id))
 }
 
-pub(super) fn compare(sort: Sort, a: &(Key<'_>, Row), b: &(Key<'_>, Row)) -> Ordering {
+/// The table's order of two rows under `sort`: total, since ids are unique.
+pub(super) fn compare(sort: Sort, a: &Row, b: &Row) -> Ordering {
     if sort.column.is_none() {
-        let order = default_order(&a.1, &b.1);
+        let order = default_order(a, b);
         return if sort.reversed {
             order.reverse()
         } else {
             order
         };
     }
-    let by_key = match (a.0, b.0) {
+    let by_key = match (&a.key, &b.key) {
         (Key::Missing, Key::Missing) => Ordering::Equal,
         (Key::Missing, _) => Ordering::Greater,
         (_, Key::Missing) => Ordering::Less,
-        (x, y) if sort.descending() => y.cmp(&x),
-        (x, y) => x.cmp(&y),
+        (Key::Id, Key::Id) if sort.descending() => b.id.cmp(&a.id),
+        (Key::Id, Key::Id) => a.id.cmp(&b.id),
+        (x, y) if sort.descending() => y.cmp(x),
+        (x, y) => x.cmp(y),
     };
-    by_key.then_with(|| default_order(&a.1, &b.1))
+    by_key.then_with(|| default_order(a, b))
 }

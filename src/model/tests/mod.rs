@@ -2,7 +2,7 @@
 //! and health flags out, including duplicates, replays, stale reads and
 //! what a crash-only start must still see.
 
-mod support;
+pub(crate) mod support;
 
 mod crash_only;
 mod fleet;

@@ -2,7 +2,7 @@
 //! hidden counts, quick views with their counts, every sort order and its
 //! reverse, and the filter bar's editing.
 
-use crate::model::{ContainerSide, ContainerState, FlagKind};
+use crate::model::{ContainerSide, ContainerState, FlagKind, State};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);

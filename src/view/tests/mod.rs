@@ -3,6 +3,7 @@
 mod event_log;
 mod filter;
 mod find;
+mod follow;
 mod log_excerpt;
 mod table;
 

@@ -1,7 +1,7 @@
 //! Ordering, counts, selection and scrolling of the table's view model,
 //! on records built field by field (the merge rules have their own tests).
 
-use crate::model::{ContainerSide, ContainerState, FlagKind};
+use crate::model::{ContainerSide, ContainerState, FlagKind, State};
 use crate::view::*;
 
 const NOW: Ts = Ts(1_751_763_400_000);
