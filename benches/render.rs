@@ -297,9 +297,44 @@ fn refreshes(c: &mut Criterion) {
                 b.iter(|| filtered.refresh(&state, NOW))
             });
             black_box((&table, &by_id, &by_age, &filtered));
+            follow_changes(&mut group, state, n);
         }
     }
     group.finish();
+}
+
+/// The refresh the loop makes under a stream: `changed` observations
+/// (log lines of running evaluations, in turn) since the last one, then
+/// `TableView::follow` (timed alone), as after each batch the loop drains.
+fn follow_changes(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    mut state: State,
+    n: usize,
+) {
+    let running: Vec<usize> = (0..n).filter(|&i| kind(i) == Kind::Running).collect();
+    let mut table = TableView::default();
+    table.refresh(&state, NOW);
+    let mut turn = 0;
+    for changed in [50, 500, 5_000] {
+        group.bench_function(format!("follow_{changed}_changed/{n}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    for _ in 0..changed {
+                        let i = running[turn % running.len()];
+                        turn += 1;
+                        state.apply(log(i, turn as i64), NOW);
+                    }
+                    let changes = state.take_changes();
+                    let start = Instant::now();
+                    table.follow(&state, &changes, NOW);
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+    black_box(&table);
 }
 
 /// A running evaluation's container dies: observe the event, refresh the

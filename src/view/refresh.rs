@@ -18,6 +18,15 @@ use super::{Row, TableView, shown_status, sort};
 use crate::model::health::worst;
 use crate::model::{Changes, EvalId, EvalRecord, HealthContext, State, Ts, assess_until};
 
+/// Up to this many rows to take out or put in, one at a time; more, in one
+/// pass over all rows.
+const FEW_MOVES: usize = 8;
+
+/// Whether two rows of one evaluation sort to the same place.
+fn same_place(a: &Row, b: &Row) -> bool {
+    a.key == b.key && a.worst == b.worst && a.since == b.since
+}
+
 /// What the last refresh found for the evaluations, between refreshes.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Tracked {
@@ -128,15 +137,52 @@ impl TableView {
         let mut added = Vec::new();
         for id in ids {
             let (old, queued) = self.forget(&id);
-            gone.extend(old);
             // A record that is gone is no longer tracked: its queued
             // deadline is skipped when it comes up.
-            if let Some((id, record)) = state.evals.get_key_value(&id) {
-                added.extend(self.look(state, id, record, &ctx, queued));
+            let new = state
+                .evals
+                .get_key_value(&id)
+                .and_then(|(id, record)| self.look(state, id, record, &ctx, queued));
+            match (old, new) {
+                // Most changes (a log line, a heartbeat) leave a row where
+                // it was: only its flags are replaced.
+                (Some(old), Some(new)) if same_place(&old, &new) => {
+                    match self.position_of_row(&old) {
+                        Some(at) => self.rows[at] = new,
+                        None => added.push(new),
+                    }
+                }
+                (old, new) => {
+                    gone.extend(old);
+                    added.extend(new);
+                }
             }
         }
-        self.replace_rows(gone, added);
+        if gone.len() + added.len() <= FEW_MOVES {
+            self.move_rows(gone, added);
+        } else {
+            self.replace_rows(gone, added);
+        }
         self.finish(now);
+    }
+
+    /// Takes the `gone` rows out and puts the `added` ones in, one at a
+    /// time: each costs moving the rows after it, cheaper than a pass over
+    /// all of them while there are few.
+    fn move_rows(&mut self, gone: Vec<Row>, added: Vec<Row>) {
+        let order = self.sort;
+        for probe in &gone {
+            if let Some(at) = self.position_of_row(probe) {
+                self.rows.remove(at);
+            }
+        }
+        for row in added {
+            let at = self
+                .rows
+                .binary_search_by(|r| sort::compare(order, r, &row))
+                .unwrap_or_else(|at| at);
+            self.rows.insert(at, row);
+        }
     }
 
     fn needs_full_refresh(&self, state: &State, changes: &Changes, now: Ts) -> bool {

@@ -13,7 +13,11 @@ use crate::model::{
 };
 use crate::view::{Column, Filter, QuickView, TableView};
 
-const IDS: [&str; 5] = ["eval-a", "eval-b", "eval-c", "eval-d", "eval-e"];
+/// More than `FEW_MOVES` (8), so that both ways of moving rows are taken.
+const IDS: [&str; 12] = [
+    "eval-a", "eval-b", "eval-c", "eval-d", "eval-e", "eval-f", "eval-g", "eval-h", "eval-i",
+    "eval-j", "eval-k", "eval-l",
+];
 
 fn cid(i: usize) -> String {
     format!("{:0>64}", i + 1)
@@ -38,7 +42,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     let id = 0..IDS.len();
-    let ids = proptest::collection::vec(0..IDS.len(), 0..4);
+    let ids = proptest::collection::vec(0..IDS.len(), 0..IDS.len());
     let exit = proptest::option::of(select(vec![0i64, 1, 124, 137]));
     let action = select(vec![
         ContainerAction::Create,
@@ -57,7 +61,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (id.clone(), action, exit).prop_map(|(i, a, e)| Step::Docker(i, a, e)),
         2 => (id.clone(), any::<bool>()).prop_map(|(i, beat)| Step::Log(i, beat)),
         1 => (ids.clone(), ids).prop_map(|(set, keys)| Step::Keys(set, keys)),
-        1 => proptest::collection::vec((id, state), 0..4).prop_map(Step::List),
+        1 => proptest::collection::vec((id, state), 0..IDS.len()).prop_map(Step::List),
         1 => any::<bool>().prop_map(Step::Redis),
         1 => any::<bool>().prop_map(Step::Docker_),
         4 => select(vec![1i64, 500, 10_000, 29_999, 30_001, 61_000, 95_000, 400_000])
@@ -166,7 +170,7 @@ proptest! {
 
     #[test]
     fn following_the_changes_shows_what_a_full_refresh_shows(
-        steps in proptest::collection::vec(step(), 1..60)
+        steps in proptest::collection::vec(step(), 1..120)
     ) {
         let mut state = State::default();
         let mut now = t(0);
