@@ -60,11 +60,26 @@ pub fn clean_line(text: &str) -> String {
 /// it: sanitised to one line, then trimmed, so that Docker's and Redis's
 /// copies of the same id always compare equal. Empty means "none".
 pub fn clean_id(text: &str) -> String {
-    clean_line(text).trim().to_string()
+    let line = clean_line(text);
+    if line.trim().len() == line.len() {
+        return line;
+    }
+    line.trim().to_string()
 }
 
 /// Sanitises text; the result holds no control character but `\n`.
 pub fn sanitize(text: &str, max_line: usize) -> String {
+    // Most of what the platform sends is plain printable ASCII in short
+    // lines, which every rule below leaves as it is: a copy, without
+    // walking it char by char.
+    if text.len() <= max_line.max(16) && text.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n')) {
+        return text.to_owned();
+    }
+    sanitize_chars(text, max_line)
+}
+
+/// The rules, char by char.
+fn sanitize_chars(text: &str, max_line: usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut line = LineWriter::new(max_line);
     let mut mode = Mode::Text;
@@ -222,6 +237,17 @@ mod tests {
     fn has_control(text: &str) -> bool {
         text.chars()
             .any(|c| c != '\n' && (c.is_control() || c == '\u{1b}'))
+    }
+
+    proptest::proptest! {
+        /// The shortcut for plain ASCII gives what the rules give.
+        #[test]
+        fn plain_ascii_is_kept_as_the_rules_keep_it(
+            text in "[ -~\n\t\r]{0,40}",
+            max_line in 0usize..48,
+        ) {
+            proptest::prop_assert_eq!(sanitize(&text, max_line), sanitize_chars(&text, max_line));
+        }
     }
 
     #[test]

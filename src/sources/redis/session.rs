@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use redis::{AsyncConnectionConfig, Client, Msg};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -31,6 +31,10 @@ const MIN_RESYNC: Duration = Duration::from_millis(100);
 /// it is full, reading stops, and Redis drops the subscriber once its
 /// output buffer passes its limit: a blind window, not a silent loss.
 const QUEUE_CAP: usize = 100_000;
+/// Messages read, or handed on, per turn of the loop at most: enough to
+/// spare the loop's overhead per message, few enough that the probes and
+/// key reads beside it still get their turn.
+const BATCH: usize = 512;
 
 type KeyReadResult = (RedisSnapshot, Vec<Rejection>);
 type KeyRead = Pin<Box<dyn Future<Output = Result<KeyReadResult, RedisError>> + Send>>;
@@ -115,12 +119,18 @@ impl Session<'_> {
         let mut reading = Some(self.read(&conn));
         let mut queue: VecDeque<(Instant, Msg)> = VecDeque::new();
         let mut lagged = false;
+        // When the pub/sub connection last delivered a message: proof that
+        // the server is alive, even while a probe's answer waits behind
+        // the messages.
+        let mut last_read: Option<Instant> = None;
         let end = loop {
             let step: Step<()> = tokio::select! {
                 message = messages.next(), if queue.len() < QUEUE_CAP => match message {
                     Some(message) => {
-                        queue.push_back((Instant::now(), message));
-                        Ok(())
+                        let read_at = Instant::now();
+                        last_read = Some(read_at);
+                        queue.push_back((read_at, message));
+                        self.read_ready(&mut messages, &mut queue, read_at)
                     }
                     None => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
                 },
@@ -131,6 +141,7 @@ impl Session<'_> {
                         {
                             permit.send(Received::now(observation));
                         }
+                        self.hand_on_ready(&mut queue);
                         Ok(())
                     }
                     Err(_closed) => Err(End::SinkClosed),
@@ -141,6 +152,13 @@ impl Session<'_> {
                         let report = lag.is_some() || lagged;
                         lagged = lag.is_some();
                         self.probed(probed_at, report.then(|| lag.unwrap_or_default())).await
+                    }
+                    // The answer waits behind the messages Redis is still
+                    // sending: it is busy, not frozen.
+                    Verdict::NoAnswer(after) if last_read.is_some_and(|at| at.elapsed() < after) => {
+                        let lag = self.lag(&queue);
+                        lagged = lag.is_some();
+                        self.probed(crate::model::Ts::now(), Some(lag.unwrap_or_default())).await
                     }
                     Verdict::NoAnswer(after) => Err(self.failed(RedisError::Timeout {
                         url: self.url.to_string(),
@@ -172,6 +190,50 @@ impl Session<'_> {
             }
         }
         Err(end)
+    }
+
+    /// Moves what the stream holds already into the queue, up to a batch,
+    /// without waiting: one turn of the loop per batch rather than per
+    /// message, so that reading keeps up with Redis.
+    fn read_ready(
+        &self,
+        messages: &mut redis::aio::PubSubStream,
+        queue: &mut VecDeque<(Instant, Msg)>,
+        read_at: Instant,
+    ) -> Step<()> {
+        for _ in 1..BATCH {
+            if queue.len() >= QUEUE_CAP {
+                break;
+            }
+            match messages.next().now_or_never() {
+                Some(Some(message)) => queue.push_back((read_at, message)),
+                Some(None) => {
+                    return Err(self.failed(RedisError::StreamClosed {
+                        url: self.url.to_string(),
+                    }));
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes and hands on queued messages while the app's channel has
+    /// room, up to a batch, without waiting.
+    fn hand_on_ready(&self, queue: &mut VecDeque<(Instant, Msg)>) {
+        for _ in 1..BATCH {
+            if queue.is_empty() {
+                break;
+            }
+            let Ok(permit) = self.sink.try_reserve() else {
+                break;
+            };
+            if let Some((_, message)) = queue.pop_front()
+                && let Some(observation) = self.decode(&message)
+            {
+                permit.send(Received::now(observation));
+            }
+        }
     }
 
     /// How far behind the app is: what was read here and not handed on,
