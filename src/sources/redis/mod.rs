@@ -61,6 +61,12 @@ pub enum RedisError {
          server dropped a slow subscriber): messages until the reconnect are lost"
     )]
     StreamClosed { url: String },
+    #[error(
+        "evaltop fell {waiting} messages behind Redis at {url}: it let go of the \
+         subscription rather than hold more, and re-reads the keys; messages until \
+         the reconnect are lost"
+    )]
+    FellBehind { url: String, waiting: usize },
     #[error("cannot read {what} from Redis: {}", describe(.source))]
     Read {
         what: String,
@@ -88,6 +94,7 @@ impl RedisError {
             RedisError::At { source, .. } => source.is_no_answer(),
             RedisError::InvalidUrl { .. }
             | RedisError::StreamClosed { .. }
+            | RedisError::FellBehind { .. }
             | RedisError::Protocol(_) => false,
         }
     }

@@ -27,9 +27,11 @@ const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 /// A resync shorter than this would keep Redis busy re-reading keys.
 const MIN_RESYNC: Duration = Duration::from_millis(100);
 /// Messages read from pub/sub and not yet handed to the app, at most: a
-/// queue evaltop owns, so that how far behind it is can be measured. When
-/// it is full, reading stops, and Redis drops the subscriber once its
-/// output buffer passes its limit: a blind window, not a silent loss.
+/// queue evaltop owns, so that how far behind it is can be measured. The
+/// redis client buffers what the stream has not taken without bound, so
+/// the stream is always read; a message that finds the queue full ends
+/// the session: a blind window and a resync, not a silent loss, and memory
+/// stays bounded.
 const QUEUE_CAP: usize = 100_000;
 /// Messages read, or handed on, per turn of the loop at most: enough to
 /// spare the loop's overhead per message, few enough that the probes and
@@ -125,7 +127,11 @@ impl Session<'_> {
         let mut last_read: Option<Instant> = None;
         let end = loop {
             let step: Step<()> = tokio::select! {
-                message = messages.next(), if queue.len() < QUEUE_CAP => match message {
+                message = messages.next() => match message {
+                    Some(_) if queue.len() >= QUEUE_CAP => Err(self.failed(RedisError::FellBehind {
+                        url: self.url.to_string(),
+                        waiting: queue.len(),
+                    })),
                     Some(message) => {
                         let read_at = Instant::now();
                         last_read = Some(read_at);
@@ -203,6 +209,7 @@ impl Session<'_> {
     ) -> Step<()> {
         for _ in 1..BATCH {
             if queue.len() >= QUEUE_CAP {
+                // The next message, taken by the loop, ends the session.
                 break;
             }
             match messages.next().now_or_never() {
