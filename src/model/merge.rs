@@ -121,6 +121,15 @@ impl State {
                         .then_some(super::state::Lag { waiting, oldest_ms });
                 }
             }
+            Observation::SourceProgress { source, progress } => {
+                // Only a connected source is reading; a late report from a
+                // read that was cut short must not outlive the connection.
+                if let Some(health) = self.source_mut(&source)
+                    && health.connected
+                {
+                    health.progress = Some(progress);
+                }
+            }
             Observation::DockerStreamMissed {
                 engine,
                 missed,

@@ -7,12 +7,14 @@ pub mod health;
 pub mod live_logs;
 pub mod merge;
 pub mod observation;
+pub mod progress;
 pub mod record;
 pub mod state;
 pub mod time;
 
 pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
 pub use observation::*;
+pub use progress::ReadProgress;
 pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
 pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};

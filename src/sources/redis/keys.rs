@@ -10,30 +10,64 @@ use redis::aio::ConnectionLike;
 use serde_json::Value as Json;
 
 use super::RedisError;
+pub use super::batches::Report;
+use super::batches::{Progress, Reply, read_in_batches};
 use crate::model::merge::parse_secs;
 use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source, Ts};
 use crate::names::Names;
 use crate::sanitize::{clean_id, clean_line};
 
 /// Keys asked for per SCAN step: a hint to the server, which may return
-/// more or fewer.
-const SCAN_COUNT: usize = 1000;
-/// Keys read per pipeline: big enough that 100,000 keys take a hundred
-/// round trips, small enough that one reply stays a few hundred KB.
-const BATCH: usize = 1000;
-
+/// more or fewer. Large, so that 10,000 keys take a round trip or two
+/// rather than ten; one step still walks only this many slots of the
+/// server's table, a millisecond or so of its time.
+const SCAN_COUNT: usize = 10_000;
 /// One full read of the keys. Keys that vanish between SCAN and GET are
 /// simply absent; values that cannot be used come back as rejections (the
 /// key itself still counts where it proves something).
-pub async fn read_keys(
-    conn: &mut impl ConnectionLike,
+pub async fn read_keys<C>(
+    conn: &mut C,
     names: &Names,
-) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError> {
-    let mut rejections = Vec::new();
-    let running_set = read_running_set(conn, names, &mut rejections).await?;
-    let running_keys = read_running_keys(conn, names, &mut rejections).await?;
-    let pending = read_pending(conn, names, &mut rejections).await?;
-    let latest_logs = read_latest_logs(conn, names, &mut rejections).await?;
+) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    read_keys_reporting(conn, names, &|_| {}).await
+}
+
+/// `read_keys`, saying how far it has come through `report`: the keys
+/// found while scanning, then the keys read of those found. The running
+/// set and the three scans run at once, then the three kinds of values,
+/// each in a few pipelines at once, all on clones of one multiplexed
+/// connection.
+pub async fn read_keys_reporting<C>(
+    conn: &C,
+    names: &Names,
+    report: Report<'_>,
+) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let progress = Progress::new(report);
+    let (running_set, running_ids, pending_ids, latest_ids) = futures::try_join!(
+        read_running_set(conn.clone(), names),
+        scan_ids(conn.clone(), &names.running_key, &progress),
+        scan_ids(conn.clone(), &names.pending_key, &progress),
+        scan_ids(conn.clone(), &names.latest_log_key, &progress),
+    )?;
+    progress.scanned(running_ids.len() + pending_ids.len() + latest_ids.len());
+    let (running_keys, pending, latest_logs) = futures::try_join!(
+        read_running_keys(conn, &running_ids, &progress),
+        read_pending(conn, &pending_ids, &progress),
+        read_latest_logs(conn, &latest_ids, &progress),
+    )?;
+    let (running_set, mut rejections) = running_set;
+    let (running_keys, rejected) = running_keys;
+    rejections.extend(rejected);
+    let (pending, rejected) = pending;
+    rejections.extend(rejected);
+    let (latest_logs, rejected) = latest_logs;
+    rejections.extend(rejected);
     let snapshot = RedisSnapshot {
         running_set,
         running_keys,
@@ -43,11 +77,13 @@ pub async fn read_keys(
     Ok((snapshot, rejections))
 }
 
+type Rejected<T> = (T, Vec<Rejection>);
+
 async fn read_running_set(
-    conn: &mut impl ConnectionLike,
+    mut conn: impl ConnectionLike,
     names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<String>, RedisError> {
+) -> Result<Rejected<Vec<String>>, RedisError> {
+    let mut rejections = Vec::new();
     // In a pipeline that ignores errors, so that a key of another type
     // (WRONGTYPE) comes back as a value to reject rather than as a failure
     // of the whole read: it says nothing about which evaluations run, but
@@ -56,21 +92,21 @@ async fn read_running_set(
         .ignore_errors()
         .cmd("SMEMBERS")
         .arg(&names.running_set)
-        .query_async(conn)
+        .query_async(&mut conn)
         .await
         .map_err(|source| read_error(format!("SMEMBERS {}", names.running_set), source))?;
     let members = match replies.pop() {
         Some(Ok(Value::Array(items) | Value::Set(items))) => items,
         Some(Err(error)) => {
             rejections.push(key_rejection(&names.running_set, error.to_string()));
-            return Ok(Vec::new());
+            return Ok((Vec::new(), rejections));
         }
         other => {
             rejections.push(key_rejection(
                 &names.running_set,
                 format!("unexpected reply {other:?}"),
             ));
-            return Ok(Vec::new());
+            return Ok((Vec::new(), rejections));
         }
     };
     let mut ids: Vec<String> = members
@@ -79,104 +115,106 @@ async fn read_running_set(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(ids)
+    Ok((ids, rejections))
 }
 
-async fn read_running_keys(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<RunningKey>, RedisError> {
-    let keys = scan_ids(conn, &names.running_key).await?;
+async fn read_running_keys<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<RunningKey>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("GET", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
     let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "GET", "PTTL").await?;
-        for ((id, key), (value, ttl)) in batch.iter().zip(replies) {
-            let Some(ttl_ms) = ttl_of(&ttl) else { continue };
-            let value = match value {
-                Ok(Value::Nil) => continue,
-                Ok(value) => bytes_of(value),
-                Err(error) => {
-                    rejections.push(key_rejection(key, error.to_string()));
-                    None
-                }
-            };
-            let mut running = match &value {
-                Some(bytes) => match decode_running(bytes) {
-                    Ok(running) => running,
-                    Err(reason) => {
-                        rejections.push(key_rejection(key, reason));
-                        RunningKey::default()
-                    }
-                },
-                None => RunningKey::default(),
-            };
-            running.eval_id = id.clone();
-            running.ttl_ms = ttl_ms;
-            out.push(running);
-        }
-    }
-    Ok(out)
-}
-
-async fn read_pending(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<(String, String)>, RedisError> {
-    let keys = scan_ids(conn, &names.pending_key).await?;
-    let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "GET", "PTTL").await?;
-        for ((id, key), (value, _ttl)) in batch.iter().zip(replies) {
-            match value {
-                Ok(Value::Nil) => {}
-                Ok(value) => {
-                    let status = bytes_of(value)
-                        .map(|b| pending_status(&b))
-                        .unwrap_or_default();
-                    out.push((id.clone(), status));
-                }
-                Err(error) => rejections.push(key_rejection(key, error.to_string())),
+    for ((id, key), (value, ttl)) in keys.iter().zip(replies) {
+        let Some(ttl_ms) = ttl_of(&ttl) else { continue };
+        let value = match value {
+            Ok(Value::Nil) => continue,
+            Ok(value) => bytes_of(value),
+            Err(error) => {
+                rejections.push(key_rejection(key, error.to_string()));
+                None
             }
-        }
+        };
+        let mut running = match &value {
+            Some(bytes) => match decode_running(bytes) {
+                Ok(running) => running,
+                Err(reason) => {
+                    rejections.push(key_rejection(key, reason));
+                    RunningKey::default()
+                }
+            },
+            None => RunningKey::default(),
+        };
+        running.eval_id = id.clone();
+        running.ttl_ms = ttl_ms;
+        out.push(running);
     }
-    Ok(out)
+    Ok((out, rejections))
 }
 
-async fn read_latest_logs(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<LatestLogKey>, RedisError> {
-    let keys = scan_ids(conn, &names.latest_log_key).await?;
+async fn read_pending<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<(String, String)>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("GET", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
     let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "STRLEN", "PTTL").await?;
-        for ((id, key), (length, ttl)) in batch.iter().zip(replies) {
-            // STRLEN of a vanished key is 0: only PTTL tells it is gone.
-            let Some(ttl_ms) = ttl_of(&ttl) else { continue };
-            match length {
-                Ok(Value::Int(bytes)) => out.push(LatestLogKey {
-                    eval_id: id.clone(),
-                    bytes: usize::try_from(bytes).unwrap_or(0),
-                    ttl_ms,
-                }),
-                Ok(other) => {
-                    rejections.push(key_rejection(key, format!("unexpected reply {other:?}")))
-                }
-                Err(error) => rejections.push(key_rejection(key, error.to_string())),
+    for ((id, key), (value, _ttl)) in keys.iter().zip(replies) {
+        match value {
+            Ok(Value::Nil) => {}
+            Ok(value) => {
+                let status = bytes_of(value)
+                    .map(|b| pending_status(&b))
+                    .unwrap_or_default();
+                out.push((id.clone(), status));
             }
+            Err(error) => rejections.push(key_rejection(key, error.to_string())),
         }
     }
-    Ok(out)
+    Ok((out, rejections))
+}
+
+async fn read_latest_logs<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<LatestLogKey>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("STRLEN", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for ((id, key), (length, ttl)) in keys.iter().zip(replies) {
+        // STRLEN of a vanished key is 0: only PTTL tells it is gone.
+        let Some(ttl_ms) = ttl_of(&ttl) else { continue };
+        match length {
+            Ok(Value::Int(bytes)) => out.push(LatestLogKey {
+                eval_id: id.clone(),
+                bytes: usize::try_from(bytes).unwrap_or(0),
+                ttl_ms,
+            }),
+            Ok(other) => rejections.push(key_rejection(key, format!("unexpected reply {other:?}"))),
+            Err(error) => rejections.push(key_rejection(key, error.to_string())),
+        }
+    }
+    Ok((out, rejections))
 }
 
 /// The keys matching `pattern` (with `{id}`), each with its sanitised id,
 /// sorted by id. SCAN may return a key twice; each is kept once.
 async fn scan_ids(
-    conn: &mut impl ConnectionLike,
+    mut conn: impl ConnectionLike,
     pattern: &str,
+    progress: &Progress<'_>,
 ) -> Result<Vec<(String, Vec<u8>)>, RedisError> {
     let glob = scan_glob(pattern);
     let mut seen = HashSet::new();
@@ -188,10 +226,14 @@ async fn scan_ids(
             .arg(&glob)
             .arg("COUNT")
             .arg(SCAN_COUNT)
-            .query_async(conn)
+            .query_async(&mut conn)
             .await
             .map_err(|source| read_error(format!("SCAN MATCH {glob}"), source))?;
+        let before = seen.len();
         seen.extend(batch);
+        if seen.len() > before {
+            progress.found(seen.len() - before);
+        }
         if next == 0 {
             break;
         }
@@ -242,40 +284,6 @@ pub(crate) fn glob_escape(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-type Reply = redis::RedisResult<Value>;
-
-/// Sends `first key` and `second key` for every key in one pipeline and
-/// returns the two replies per key. Per-key server errors (WRONGTYPE) come
-/// back as `Err` items; only a failed round trip fails the whole call.
-async fn pipelined(
-    conn: &mut impl ConnectionLike,
-    batch: &[(String, Vec<u8>)],
-    first: &str,
-    second: &str,
-) -> Result<Vec<(Reply, Reply)>, RedisError> {
-    let mut pipe = redis::pipe();
-    pipe.ignore_errors();
-    for (_, key) in batch {
-        pipe.cmd(first).arg(key).cmd(second).arg(key);
-    }
-    let replies: Vec<Reply> = pipe.query_async(conn).await.map_err(|source| {
-        read_error(format!("{first}/{second} of {} keys", batch.len()), source)
-    })?;
-    if replies.len() != batch.len() * 2 {
-        return Err(RedisError::Protocol(format!(
-            "{first}/{second} pipeline of {} keys answered {} replies",
-            batch.len(),
-            replies.len()
-        )));
-    }
-    let mut replies = replies.into_iter();
-    let mut pairs = Vec::with_capacity(batch.len());
-    while let (Some(a), Some(b)) = (replies.next(), replies.next()) {
-        pairs.push((a, b));
-    }
-    Ok(pairs)
 }
 
 /// PTTL's answer: `None` when the key is gone (-2), `Some(None)` when it has
@@ -348,7 +356,7 @@ fn key_rejection(key: impl AsRef<[u8]>, reason: String) -> Rejection {
     }
 }
 
-fn read_error(what: String, source: redis::RedisError) -> RedisError {
+pub(super) fn read_error(what: String, source: redis::RedisError) -> RedisError {
     RedisError::Read {
         what: clean_line(&what),
         source,
