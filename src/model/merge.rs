@@ -163,6 +163,9 @@ impl State {
         now: Ts,
     ) {
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
+        // At the first list the map grows from empty: one allocation.
+        self.evals
+            .reserve(containers.len().saturating_sub(self.evals.len()));
         for record in self.evals.values_mut() {
             let Some(docker) = &record.docker else {
                 continue;
@@ -449,6 +452,10 @@ impl State {
             .map(|k| (k.eval_id.as_str(), k))
             .collect();
 
+        // At the first read the map grows from empty to every key's
+        // record: one allocation rather than a dozen rehashes.
+        self.evals
+            .reserve(keys.len().saturating_sub(self.evals.len()));
         let mentioned = in_set
             .iter()
             .chain(keys.keys())

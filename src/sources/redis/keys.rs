@@ -7,13 +7,12 @@ use std::collections::HashSet;
 
 use redis::Value;
 use redis::aio::ConnectionLike;
-use serde_json::Value as Json;
 
 use super::RedisError;
 pub use super::batches::Report;
 use super::batches::{Progress, Reply, read_in_batches};
-use crate::model::merge::parse_secs;
-use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source, Ts};
+pub(crate) use super::running_value::decode_running;
+use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source};
 use crate::names::Names;
 use crate::sanitize::{clean_id, clean_line};
 
@@ -307,47 +306,6 @@ fn bytes_of(value: Value) -> Option<Vec<u8>> {
     }
 }
 
-/// Decodes `{executor_id, container_id, started_at, timeout}` tolerantly:
-/// missing, null or unreadable fields are unknown. Only a value that is not
-/// a JSON object is refused, with the reason.
-pub(crate) fn decode_running(value: &[u8]) -> Result<RunningKey, String> {
-    let object = match serde_json::from_slice::<Json>(value) {
-        Ok(Json::Object(object)) => object,
-        Ok(other) => {
-            return Err(format!(
-                "value is JSON {}, not an object",
-                json_type(&other)
-            ));
-        }
-        Err(error) => return Err(format!("value is not JSON: {error}")),
-    };
-    let text = |name: &str| match object.get(name) {
-        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(Json::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    Ok(RunningKey {
-        eval_id: String::new(),
-        executor_id: text("executor_id").map(|s| clean_line(&s)),
-        container_id: text("container_id").map(|s| clean_line(&s)),
-        started_at: text("started_at").and_then(|s| Ts::parse(&s)),
-        timeout_secs: text("timeout").and_then(|s| parse_secs(&s)),
-        ttl_ms: None,
-        value_ok: true,
-    })
-}
-
-fn json_type(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "boolean",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
-    }
-}
-
 fn key_rejection(key: impl AsRef<[u8]>, reason: String) -> Rejection {
     Rejection {
         source: Source::Redis,
@@ -366,46 +324,6 @@ pub(super) fn read_error(what: String, source: redis::RedisError) -> RedisError 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn running_values_decode_tolerantly() {
-        let key = decode_running(
-            br#"{"executor_id":"executor-2","container_id":"abc123def456",
-                "started_at":"2025-07-06T00:55:16.182Z","timeout":"30"}"#,
-        )
-        .unwrap();
-        assert_eq!(key.executor_id.as_deref(), Some("executor-2"));
-        assert_eq!(key.container_id.as_deref(), Some("abc123def456"));
-        assert_eq!(key.started_at, Some(Ts(1_751_763_316_182)));
-        assert_eq!(key.timeout_secs, Some(30));
-        assert!(key.value_ok);
-
-        let key = decode_running(br#"{"timeout":45,"started_at":null,"extra":[1]}"#).unwrap();
-        assert_eq!(key.timeout_secs, Some(45));
-        assert_eq!((key.executor_id, key.started_at), (None, None));
-
-        let key = decode_running(br#"{"started_at":"yesterday","timeout":[1]}"#).unwrap();
-        assert_eq!((key.started_at, key.timeout_secs), (None, None));
-    }
-
-    #[test]
-    fn running_values_that_are_not_objects_are_refused() {
-        for (value, reason) in [
-            (&b"not json"[..], "not JSON"),
-            (b"[1,2]", "JSON array, not an object"),
-            (b"\"text\"", "JSON string, not an object"),
-            (b"\xff\xfe", "not JSON"),
-        ] {
-            let error = decode_running(value).unwrap_err();
-            assert!(error.contains(reason), "{value:?}: {error}");
-        }
-    }
-
-    #[test]
-    fn untrusted_fields_are_sanitised() {
-        let key = decode_running(br#"{"executor_id":"ex\u001b[31m-1\n"}"#).unwrap();
-        assert_eq!(key.executor_id.as_deref(), Some("ex-1 "));
-    }
 
     #[test]
     fn scan_globs_escape_fixed_parts() {

@@ -5,6 +5,7 @@
 
 mod batches;
 pub(crate) mod keys;
+mod running_value;
 mod session;
 
 use std::time::Duration;
