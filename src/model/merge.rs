@@ -121,6 +121,15 @@ impl State {
                         .then_some(super::state::Lag { waiting, oldest_ms });
                 }
             }
+            Observation::SourceProgress { source, progress } => {
+                // Only a connected source is reading; a late report from a
+                // read that was cut short must not outlive the connection.
+                if let Some(health) = self.source_mut(&source)
+                    && health.connected
+                {
+                    health.progress = Some(progress);
+                }
+            }
             Observation::DockerStreamMissed {
                 engine,
                 missed,
@@ -154,6 +163,9 @@ impl State {
         now: Ts,
     ) {
         let listed: HashSet<&str> = containers.iter().map(|c| c.container_id.as_str()).collect();
+        // At the first list the map grows from empty: one allocation.
+        self.evals
+            .reserve(containers.len().saturating_sub(self.evals.len()));
         let mut removed = Vec::new();
         for (eval_id, record) in self.evals.iter_mut() {
             let Some(docker) = &record.docker else {
@@ -445,6 +457,10 @@ impl State {
             .map(|k| (k.eval_id.as_str(), k))
             .collect();
 
+        // At the first read the map grows from empty to every key's
+        // record: one allocation rather than a dozen rehashes.
+        self.evals
+            .reserve(keys.len().saturating_sub(self.evals.len()));
         let mentioned = in_set
             .iter()
             .chain(keys.keys())

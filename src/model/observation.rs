@@ -579,6 +579,13 @@ pub enum Observation {
         waiting: u64,
         oldest_ms: i64,
     },
+    /// How far a source's first full read after connecting has come
+    /// (the list asked for, keys found, values read): the header shows it
+    /// until the read is applied.
+    SourceProgress {
+        source: Source,
+        progress: super::progress::ReadProgress,
+    },
     /// A Docker list showed changes that the event stream never reported:
     /// the stream is suspect and is started again. It was last shown
     /// consistent by the list requested at `consistent_at`.
@@ -614,7 +621,8 @@ impl Observation {
             | Observation::SourceDown { source, .. }
             | Observation::SourceUnanswered { source, .. }
             | Observation::SourceLive { source, .. }
-            | Observation::SourceLag { source, .. } => source.engine(),
+            | Observation::SourceLag { source, .. }
+            | Observation::SourceProgress { source, .. } => source.engine(),
             Observation::Rejected(rejection) => rejection.source.engine(),
             // evaltop's own: it acted on the record's container.
             Observation::Killed { .. }
@@ -648,7 +656,8 @@ impl Observation {
             | Observation::SourceDown { source, .. }
             | Observation::SourceUnanswered { source, .. }
             | Observation::SourceLive { source, .. }
-            | Observation::SourceLag { source, .. } => match source {
+            | Observation::SourceLag { source, .. }
+            | Observation::SourceProgress { source, .. } => match source {
                 Source::Docker(engine) => Some(engine),
                 Source::Redis | Source::Evaltop => None,
             },

@@ -55,6 +55,9 @@ pub struct SourceHealth {
     /// How far behind the source is, while it is (Redis: messages read
     /// and not yet applied).
     pub lag: Option<Lag>,
+    /// How far the first full read since connecting has come, while it
+    /// runs (cleared when a full read is applied or the source is lost).
+    pub progress: Option<super::progress::ReadProgress>,
 }
 
 /// Messages a source has read and evaltop has not applied yet.
@@ -100,6 +103,7 @@ impl SourceHealth {
     /// A full read (list or key scan) was applied at `now`.
     pub(crate) fn read_in_full(&mut self, now: Ts) {
         self.last_sync_at = Some(now);
+        self.progress = None;
         self.live(now);
         if self.connected {
             self.watch_started = self.connected_since;
@@ -144,6 +148,7 @@ impl SourceHealth {
         self.connected = false;
         self.connected_since = None;
         self.lag = None;
+        self.progress = None;
         self.last_error = Some(reason);
         self.not_answering = not_answering;
     }

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{safe, theme};
+use crate::model::progress::thousands;
 use crate::model::{BlindWindow, FlagKind, SourceHealth, State, Ts, human_duration};
 use crate::view::{Counts, QuickView, TableView};
 
@@ -100,7 +101,10 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
             None => "no events yet".to_string(),
         });
         if !health.synced() {
-            details.push("syncing".to_string());
+            details.push(match health.progress {
+                Some(progress) => progress.describe(),
+                None => "syncing".to_string(),
+            });
         }
         spans.push(Span::raw(format!(" ({})", details.join(", "))));
         if let Some(lag) = health.lag {
@@ -159,19 +163,6 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
         ));
     }
     Line::from(spans)
-}
-
-/// 12340 as "12,340".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 /// "blind 00:55:10–00:55:14 (4s)", "blind ×3, latest ...", or "blind since

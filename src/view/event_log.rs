@@ -67,7 +67,9 @@ impl EventLog {
         // log would drown in it.
         if matches!(
             observation,
-            Observation::SourceLive { .. } | Observation::SourceLag { .. }
+            Observation::SourceLive { .. }
+                | Observation::SourceLag { .. }
+                | Observation::SourceProgress { .. }
         ) {
             return;
         }
@@ -328,6 +330,10 @@ fn summarise_one(observation: &Observation) -> Summary<'_> {
                 source.name(),
                 crate::model::human_duration(*oldest_ms)
             );
+            (source.clone(), None, what, None)
+        }
+        Observation::SourceProgress { source, progress } => {
+            let what = format!("{} {}", source.name(), progress.describe());
             (source.clone(), None, what, None)
         }
         Observation::DockerStreamMissed {

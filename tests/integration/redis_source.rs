@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use evaltop::model::{Observation, Source, Status};
+use evaltop::model::{Observation, ReadProgress, Source, Status};
 use evaltop::names::Names;
-use evaltop::sources::redis::read_keys;
+use evaltop::sources::redis::{read_keys, read_keys_reporting};
 
 use crate::support::redis::{
     RedisServer, Watch, closed_port, down_reason, eval_id, is_down, is_keys, is_unanswered, is_up,
@@ -235,6 +235,130 @@ async fn many_keys_are_read_in_batches_each_once() {
         assert_eq!(key.timeout_secs, Some(n as u32));
         assert!(key.ttl_ms.is_some_and(|ttl| ttl > 0));
     }
+}
+
+/// Loads `running` running keys (the first half of them in the running
+/// set), `pending` pending keys and `latest` latest-log keys.
+async fn load_keys(server: &RedisServer, running: usize, pending: usize, latest: usize) {
+    let mut conn = server.connection().await;
+    let mut pipe = redis::pipe();
+    for n in 0..running {
+        let id = format!("eval_boot_{n:05}");
+        pipe.cmd("SET")
+            .arg(format!("eval:{id}:running"))
+            .arg(r#"{"timeout":30}"#)
+            .ignore();
+        if n < running / 2 {
+            pipe.cmd("SADD")
+                .arg("running_evaluations")
+                .arg(&id)
+                .ignore();
+        }
+    }
+    for n in 0..pending {
+        pipe.cmd("SET")
+            .arg(format!("pending:eval_wait_{n:05}"))
+            .arg("queued")
+            .ignore();
+    }
+    for n in 0..latest {
+        pipe.cmd("SET")
+            .arg(format!("logs:eval_boot_{n:05}:latest"))
+            .arg("x")
+            .ignore();
+    }
+    pipe.query_async::<()>(&mut conn).await.expect("load keys");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_reports_real_counts_as_it_goes() {
+    let server = RedisServer::start();
+    load_keys(&server, 6_000, 3_000, 3_000).await;
+    let total = 12_000;
+    let reports = std::sync::Mutex::new(Vec::new());
+    let report = |progress| reports.lock().unwrap().push(progress);
+    let (snapshot, rejections) =
+        read_keys_reporting(&server.connection().await, &Names::default(), &report)
+            .await
+            .expect("read keys");
+    assert!(rejections.is_empty(), "{rejections:#?}");
+    assert_eq!(snapshot.running_set.len(), 3_000);
+    assert_eq!(snapshot.running_keys.len(), 6_000);
+    assert_eq!(snapshot.pending.len(), 3_000);
+    assert_eq!(snapshot.latest_logs.len(), 3_000);
+
+    let reports = reports.into_inner().unwrap();
+    let scanned: Vec<u64> = reports
+        .iter()
+        .filter_map(|p| match p {
+            ReadProgress::Scanning { found } => Some(*found),
+            _ => None,
+        })
+        .collect();
+    let read: Vec<(u64, u64)> = reports
+        .iter()
+        .filter_map(|p| match p {
+            ReadProgress::Reading { read, total } => Some((*read, *total)),
+            _ => None,
+        })
+        .collect();
+    // Scanning first, then reading: each count only grows, and each ends
+    // at the number of keys there are.
+    let first_read = reports
+        .iter()
+        .position(|p| matches!(p, ReadProgress::Reading { .. }))
+        .expect("reading reports");
+    assert!(
+        reports[..first_read]
+            .iter()
+            .all(|p| matches!(p, ReadProgress::Scanning { .. })),
+        "{reports:?}"
+    );
+    assert!(scanned.windows(2).all(|w| w[0] < w[1]), "{scanned:?}");
+    assert_eq!(scanned.last(), Some(&total), "{scanned:?}");
+    assert!(read.windows(2).all(|w| w[0].0 < w[1].0), "{read:?}");
+    assert!(read.iter().all(|(_, of)| *of == total), "{read:?}");
+    assert_eq!(read.first(), Some(&(0, total)));
+    assert_eq!(read.last(), Some(&(total, total)));
+    // One report per pipeline of a thousand keys, at least: the header
+    // moves while the keys are read, not only at the end.
+    assert!(read.len() > 12, "{read:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_read_after_connecting_shows_its_progress() {
+    let server = RedisServer::start();
+    load_keys(&server, 3_000, 0, 0).await;
+    let mut watch = Watch::start(server.url(), NEVER);
+    watch.expect("SourceUp", is_up).await;
+    let mut seen = Vec::new();
+    let snapshot = loop {
+        match watch.next().await {
+            Observation::SourceProgress {
+                source: Source::Redis,
+                progress,
+            } => seen.push(progress),
+            Observation::RedisKeys(snapshot) => break snapshot,
+            _ => {}
+        }
+    };
+    assert_eq!(snapshot.running_keys.len(), 3_000);
+    // The last word before the snapshot is the whole count, read.
+    assert_eq!(
+        seen.last(),
+        Some(&ReadProgress::Reading {
+            read: 3_000,
+            total: 3_000
+        }),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&ReadProgress::Reading {
+            read: 0,
+            total: 3_000
+        }),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,8 +10,8 @@ use crate::common::{line, text};
 use evaltop::layout::page_size;
 use evaltop::model::EngineName;
 use evaltop::model::{
-    ContainerAction, ContainerFacts, ContainerState, Observation, RedisSnapshot, Rejection,
-    Settings, Source, State, Status,
+    ContainerAction, ContainerFacts, ContainerState, Observation, ReadProgress, RedisSnapshot,
+    Rejection, Settings, Source, State, Status,
 };
 use evaltop::ui::{FindPanes, draw_with};
 use evaltop::view::{Action, TableView};
@@ -217,6 +217,51 @@ fn flagged_rows_come_first_tinted_by_severity() {
     );
     assert!(!fg(HEALTHY).contains(&Color::Red), "{:?}", fg(HEALTHY));
     assert!(fg(HEALTHY).iter().all(|c| *c == Color::Reset));
+}
+
+#[test]
+fn header_shows_how_far_the_first_reads_have_come() {
+    let mut state = State::new(Settings::default());
+    state.apply(
+        up(
+            Source::Docker(EngineName::default()),
+            "engine 20.10.24, API 1.41",
+        ),
+        ago(2),
+    );
+    state.apply(up(Source::Redis, "redis 7.0.15"), ago(2));
+    let progress = |source, progress| Observation::SourceProgress { source, progress };
+    state.apply(
+        progress(Source::Docker(EngineName::default()), ReadProgress::Listing),
+        ago(2),
+    );
+    state.apply(
+        progress(
+            Source::Redis,
+            ReadProgress::Reading {
+                read: 4_000,
+                total: 10_000,
+            },
+        ),
+        ago(1),
+    );
+    // The first frame, before either read is in: each says what it waits
+    // for, with the counts read so far.
+    let buf = render(&state, &refreshed(&state), 120, 20);
+    let (docker, redis) = (line(&buf, 0), line(&buf, 1));
+    assert!(docker.contains("listing containers"), "{docker}");
+    assert!(redis.contains("reading keys 4,000/10,000"), "{redis}");
+    assert!(!redis.contains("syncing"), "{redis}");
+
+    // Once the keys are in, the count gives way; Docker still lists.
+    state.apply(Observation::RedisKeys(RedisSnapshot::default()), NOW);
+    let buf = render(&state, &refreshed(&state), 120, 20);
+    let (docker, redis) = (line(&buf, 0), line(&buf, 1));
+    assert!(docker.contains("listing containers"), "{docker}");
+    assert!(
+        !redis.contains("reading keys") && !redis.contains("syncing"),
+        "{redis}"
+    );
 }
 
 #[test]

@@ -181,15 +181,6 @@ async fn run_sessions(config: DockerConfig, sink: EngineSink, address: String) {
                 continue;
             }
         };
-        let detail = describe_engine(&docker).await;
-        tracing::info!(%detail, "connected to Docker");
-        let up = Observation::SourceUp {
-            source: Source::Docker(config.engine.clone()),
-            detail,
-        };
-        if !send(&sink, up).await {
-            return;
-        }
         let started = Instant::now();
         match session::run_session(&docker, &config, &sink, &mut memory).await {
             session::End::SinkClosed => return,
@@ -217,7 +208,7 @@ async fn run_sessions(config: DockerConfig, sink: EngineSink, address: String) {
 }
 
 /// "engine 20.10.24, API 1.41", or what is known of it.
-async fn describe_engine(docker: &bollard::Docker) -> String {
+pub(crate) async fn describe_engine(docker: &bollard::Docker) -> String {
     let api = docker.client_version();
     // The handshake just worked; an engine that freezes right now is the
     // session's to find out, not a reason to wait here.

@@ -17,8 +17,8 @@ use super::facts::{self, Scope};
 use super::stream_check::{Missed, StreamCheck};
 use super::{DockerConfig, DockerError, EngineSink, capture_logs, send};
 use crate::model::{
-    ContainerAction, ContainerFacts, ContainerState, EngineName, Observation, Source, Ts,
-    short_container_id,
+    ContainerAction, ContainerFacts, ContainerState, EngineName, Observation, ReadProgress, Source,
+    Ts, short_container_id,
 };
 use crate::names::Names;
 use crate::sources::liveness::{self, Liveness, Verdict};
@@ -122,11 +122,31 @@ pub(crate) async fn run_session(
     };
     // The checkpoint comes before the list, so that whatever changes
     // between the list and the stream's start is replayed by the stream.
-    let checkpoint = match session.probing(checkpoint(docker)).await {
-        Ok(Ok(nanos)) => nanos,
-        Ok(Err(err)) => return End::Lost(err),
+    // The engine's description is read beside it: one round trip less
+    // before the list.
+    let both = async { tokio::join!(super::describe_engine(docker), checkpoint(docker)) };
+    let (detail, checkpoint) = match session.probing(both).await {
+        Ok((detail, Ok(nanos))) => (detail, nanos),
+        Ok((_, Err(err))) => return End::Lost(err),
         Err(end) => return end,
     };
+    tracing::info!(%detail, "connected to Docker");
+    let up = Observation::SourceUp {
+        source: Source::Docker(config.engine.clone()),
+        detail,
+    };
+    if !send(sink, up).await {
+        return End::SinkClosed;
+    }
+    // The list comes back in one piece, after a while at 1,000 containers:
+    // the header says what it waits for.
+    let listing = Observation::SourceProgress {
+        source: Source::Docker(EngineName::default()),
+        progress: ReadProgress::Listing,
+    };
+    if !send(sink, listing).await {
+        return End::SinkClosed;
+    }
     if let Err(end) = session.relist().await {
         return end;
     }

@@ -7,33 +7,66 @@ use std::collections::HashSet;
 
 use redis::Value;
 use redis::aio::ConnectionLike;
-use serde_json::Value as Json;
 
 use super::RedisError;
-use crate::model::merge::parse_secs;
-use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source, Ts};
+pub use super::batches::Report;
+use super::batches::{Progress, Reply, read_in_batches};
+pub(crate) use super::running_value::decode_running;
+use crate::model::{LatestLogKey, RedisSnapshot, Rejection, RunningKey, Source};
 use crate::names::Names;
 use crate::sanitize::{clean_id, clean_line};
 
 /// Keys asked for per SCAN step: a hint to the server, which may return
-/// more or fewer.
-const SCAN_COUNT: usize = 1000;
-/// Keys read per pipeline: big enough that 100,000 keys take a hundred
-/// round trips, small enough that one reply stays a few hundred KB.
-const BATCH: usize = 1000;
-
+/// more or fewer. Large, so that 10,000 keys take a round trip or two
+/// rather than ten; one step still walks only this many slots of the
+/// server's table, a millisecond or so of its time.
+const SCAN_COUNT: usize = 10_000;
 /// One full read of the keys. Keys that vanish between SCAN and GET are
 /// simply absent; values that cannot be used come back as rejections (the
 /// key itself still counts where it proves something).
-pub async fn read_keys(
-    conn: &mut impl ConnectionLike,
+pub async fn read_keys<C>(
+    conn: &mut C,
     names: &Names,
-) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError> {
-    let mut rejections = Vec::new();
-    let running_set = read_running_set(conn, names, &mut rejections).await?;
-    let running_keys = read_running_keys(conn, names, &mut rejections).await?;
-    let pending = read_pending(conn, names, &mut rejections).await?;
-    let latest_logs = read_latest_logs(conn, names, &mut rejections).await?;
+) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    read_keys_reporting(conn, names, &|_| {}).await
+}
+
+/// `read_keys`, saying how far it has come through `report`: the keys
+/// found while scanning, then the keys read of those found. The running
+/// set and the three scans run at once, then the three kinds of values,
+/// each in a few pipelines at once, all on clones of one multiplexed
+/// connection.
+pub async fn read_keys_reporting<C>(
+    conn: &C,
+    names: &Names,
+    report: Report<'_>,
+) -> Result<(RedisSnapshot, Vec<Rejection>), RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let progress = Progress::new(report);
+    let (running_set, running_ids, pending_ids, latest_ids) = futures::try_join!(
+        read_running_set(conn.clone(), names),
+        scan_ids(conn.clone(), &names.running_key, &progress),
+        scan_ids(conn.clone(), &names.pending_key, &progress),
+        scan_ids(conn.clone(), &names.latest_log_key, &progress),
+    )?;
+    progress.scanned(running_ids.len() + pending_ids.len() + latest_ids.len());
+    let (running_keys, pending, latest_logs) = futures::try_join!(
+        read_running_keys(conn, &running_ids, &progress),
+        read_pending(conn, &pending_ids, &progress),
+        read_latest_logs(conn, &latest_ids, &progress),
+    )?;
+    let (running_set, mut rejections) = running_set;
+    let (running_keys, rejected) = running_keys;
+    rejections.extend(rejected);
+    let (pending, rejected) = pending;
+    rejections.extend(rejected);
+    let (latest_logs, rejected) = latest_logs;
+    rejections.extend(rejected);
     let snapshot = RedisSnapshot {
         running_set,
         running_keys,
@@ -43,11 +76,13 @@ pub async fn read_keys(
     Ok((snapshot, rejections))
 }
 
+type Rejected<T> = (T, Vec<Rejection>);
+
 async fn read_running_set(
-    conn: &mut impl ConnectionLike,
+    mut conn: impl ConnectionLike,
     names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<String>, RedisError> {
+) -> Result<Rejected<Vec<String>>, RedisError> {
+    let mut rejections = Vec::new();
     // In a pipeline that ignores errors, so that a key of another type
     // (WRONGTYPE) comes back as a value to reject rather than as a failure
     // of the whole read: it says nothing about which evaluations run, but
@@ -56,21 +91,21 @@ async fn read_running_set(
         .ignore_errors()
         .cmd("SMEMBERS")
         .arg(&names.running_set)
-        .query_async(conn)
+        .query_async(&mut conn)
         .await
         .map_err(|source| read_error(format!("SMEMBERS {}", names.running_set), source))?;
     let members = match replies.pop() {
         Some(Ok(Value::Array(items) | Value::Set(items))) => items,
         Some(Err(error)) => {
             rejections.push(key_rejection(&names.running_set, error.to_string()));
-            return Ok(Vec::new());
+            return Ok((Vec::new(), rejections));
         }
         other => {
             rejections.push(key_rejection(
                 &names.running_set,
                 format!("unexpected reply {other:?}"),
             ));
-            return Ok(Vec::new());
+            return Ok((Vec::new(), rejections));
         }
     };
     let mut ids: Vec<String> = members
@@ -79,104 +114,106 @@ async fn read_running_set(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    Ok(ids)
+    Ok((ids, rejections))
 }
 
-async fn read_running_keys(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<RunningKey>, RedisError> {
-    let keys = scan_ids(conn, &names.running_key).await?;
+async fn read_running_keys<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<RunningKey>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("GET", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
     let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "GET", "PTTL").await?;
-        for ((id, key), (value, ttl)) in batch.iter().zip(replies) {
-            let Some(ttl_ms) = ttl_of(&ttl) else { continue };
-            let value = match value {
-                Ok(Value::Nil) => continue,
-                Ok(value) => bytes_of(value),
-                Err(error) => {
-                    rejections.push(key_rejection(key, error.to_string()));
-                    None
-                }
-            };
-            let mut running = match &value {
-                Some(bytes) => match decode_running(bytes) {
-                    Ok(running) => running,
-                    Err(reason) => {
-                        rejections.push(key_rejection(key, reason));
-                        RunningKey::default()
-                    }
-                },
-                None => RunningKey::default(),
-            };
-            running.eval_id = id.clone();
-            running.ttl_ms = ttl_ms;
-            out.push(running);
-        }
-    }
-    Ok(out)
-}
-
-async fn read_pending(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<(String, String)>, RedisError> {
-    let keys = scan_ids(conn, &names.pending_key).await?;
-    let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "GET", "PTTL").await?;
-        for ((id, key), (value, _ttl)) in batch.iter().zip(replies) {
-            match value {
-                Ok(Value::Nil) => {}
-                Ok(value) => {
-                    let status = bytes_of(value)
-                        .map(|b| pending_status(&b))
-                        .unwrap_or_default();
-                    out.push((id.clone(), status));
-                }
-                Err(error) => rejections.push(key_rejection(key, error.to_string())),
+    for ((id, key), (value, ttl)) in keys.iter().zip(replies) {
+        let Some(ttl_ms) = ttl_of(&ttl) else { continue };
+        let value = match value {
+            Ok(Value::Nil) => continue,
+            Ok(value) => bytes_of(value),
+            Err(error) => {
+                rejections.push(key_rejection(key, error.to_string()));
+                None
             }
-        }
+        };
+        let mut running = match &value {
+            Some(bytes) => match decode_running(bytes) {
+                Ok(running) => running,
+                Err(reason) => {
+                    rejections.push(key_rejection(key, reason));
+                    RunningKey::default()
+                }
+            },
+            None => RunningKey::default(),
+        };
+        running.eval_id = id.clone();
+        running.ttl_ms = ttl_ms;
+        out.push(running);
     }
-    Ok(out)
+    Ok((out, rejections))
 }
 
-async fn read_latest_logs(
-    conn: &mut impl ConnectionLike,
-    names: &Names,
-    rejections: &mut Vec<Rejection>,
-) -> Result<Vec<LatestLogKey>, RedisError> {
-    let keys = scan_ids(conn, &names.latest_log_key).await?;
+async fn read_pending<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<(String, String)>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("GET", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
     let mut out = Vec::with_capacity(keys.len());
-    for batch in keys.chunks(BATCH) {
-        let replies = pipelined(conn, batch, "STRLEN", "PTTL").await?;
-        for ((id, key), (length, ttl)) in batch.iter().zip(replies) {
-            // STRLEN of a vanished key is 0: only PTTL tells it is gone.
-            let Some(ttl_ms) = ttl_of(&ttl) else { continue };
-            match length {
-                Ok(Value::Int(bytes)) => out.push(LatestLogKey {
-                    eval_id: id.clone(),
-                    bytes: usize::try_from(bytes).unwrap_or(0),
-                    ttl_ms,
-                }),
-                Ok(other) => {
-                    rejections.push(key_rejection(key, format!("unexpected reply {other:?}")))
-                }
-                Err(error) => rejections.push(key_rejection(key, error.to_string())),
+    for ((id, key), (value, _ttl)) in keys.iter().zip(replies) {
+        match value {
+            Ok(Value::Nil) => {}
+            Ok(value) => {
+                let status = bytes_of(value)
+                    .map(|b| pending_status(&b))
+                    .unwrap_or_default();
+                out.push((id.clone(), status));
             }
+            Err(error) => rejections.push(key_rejection(key, error.to_string())),
         }
     }
-    Ok(out)
+    Ok((out, rejections))
+}
+
+async fn read_latest_logs<C>(
+    conn: &C,
+    keys: &[(String, Vec<u8>)],
+    progress: &Progress<'_>,
+) -> Result<Rejected<Vec<LatestLogKey>>, RedisError>
+where
+    C: ConnectionLike + Clone + Send,
+{
+    let replies = read_in_batches(conn, keys, ("STRLEN", "PTTL"), progress).await?;
+    let mut rejections = Vec::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for ((id, key), (length, ttl)) in keys.iter().zip(replies) {
+        // STRLEN of a vanished key is 0: only PTTL tells it is gone.
+        let Some(ttl_ms) = ttl_of(&ttl) else { continue };
+        match length {
+            Ok(Value::Int(bytes)) => out.push(LatestLogKey {
+                eval_id: id.clone(),
+                bytes: usize::try_from(bytes).unwrap_or(0),
+                ttl_ms,
+            }),
+            Ok(other) => rejections.push(key_rejection(key, format!("unexpected reply {other:?}"))),
+            Err(error) => rejections.push(key_rejection(key, error.to_string())),
+        }
+    }
+    Ok((out, rejections))
 }
 
 /// The keys matching `pattern` (with `{id}`), each with its sanitised id,
 /// sorted by id. SCAN may return a key twice; each is kept once.
 async fn scan_ids(
-    conn: &mut impl ConnectionLike,
+    mut conn: impl ConnectionLike,
     pattern: &str,
+    progress: &Progress<'_>,
 ) -> Result<Vec<(String, Vec<u8>)>, RedisError> {
     let glob = scan_glob(pattern);
     let mut seen = HashSet::new();
@@ -188,10 +225,14 @@ async fn scan_ids(
             .arg(&glob)
             .arg("COUNT")
             .arg(SCAN_COUNT)
-            .query_async(conn)
+            .query_async(&mut conn)
             .await
             .map_err(|source| read_error(format!("SCAN MATCH {glob}"), source))?;
+        let before = seen.len();
         seen.extend(batch);
+        if seen.len() > before {
+            progress.found(seen.len() - before);
+        }
         if next == 0 {
             break;
         }
@@ -244,40 +285,6 @@ pub(crate) fn glob_escape(text: &str) -> String {
     out
 }
 
-type Reply = redis::RedisResult<Value>;
-
-/// Sends `first key` and `second key` for every key in one pipeline and
-/// returns the two replies per key. Per-key server errors (WRONGTYPE) come
-/// back as `Err` items; only a failed round trip fails the whole call.
-async fn pipelined(
-    conn: &mut impl ConnectionLike,
-    batch: &[(String, Vec<u8>)],
-    first: &str,
-    second: &str,
-) -> Result<Vec<(Reply, Reply)>, RedisError> {
-    let mut pipe = redis::pipe();
-    pipe.ignore_errors();
-    for (_, key) in batch {
-        pipe.cmd(first).arg(key).cmd(second).arg(key);
-    }
-    let replies: Vec<Reply> = pipe.query_async(conn).await.map_err(|source| {
-        read_error(format!("{first}/{second} of {} keys", batch.len()), source)
-    })?;
-    if replies.len() != batch.len() * 2 {
-        return Err(RedisError::Protocol(format!(
-            "{first}/{second} pipeline of {} keys answered {} replies",
-            batch.len(),
-            replies.len()
-        )));
-    }
-    let mut replies = replies.into_iter();
-    let mut pairs = Vec::with_capacity(batch.len());
-    while let (Some(a), Some(b)) = (replies.next(), replies.next()) {
-        pairs.push((a, b));
-    }
-    Ok(pairs)
-}
-
 /// PTTL's answer: `None` when the key is gone (-2), `Some(None)` when it has
 /// no TTL (-1), else the milliseconds left. A reply that is not a number
 /// leaves the TTL unknown but the key present.
@@ -299,47 +306,6 @@ fn bytes_of(value: Value) -> Option<Vec<u8>> {
     }
 }
 
-/// Decodes `{executor_id, container_id, started_at, timeout}` tolerantly:
-/// missing, null or unreadable fields are unknown. Only a value that is not
-/// a JSON object is refused, with the reason.
-pub(crate) fn decode_running(value: &[u8]) -> Result<RunningKey, String> {
-    let object = match serde_json::from_slice::<Json>(value) {
-        Ok(Json::Object(object)) => object,
-        Ok(other) => {
-            return Err(format!(
-                "value is JSON {}, not an object",
-                json_type(&other)
-            ));
-        }
-        Err(error) => return Err(format!("value is not JSON: {error}")),
-    };
-    let text = |name: &str| match object.get(name) {
-        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(Json::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    Ok(RunningKey {
-        eval_id: String::new(),
-        executor_id: text("executor_id").map(|s| clean_line(&s)),
-        container_id: text("container_id").map(|s| clean_line(&s)),
-        started_at: text("started_at").and_then(|s| Ts::parse(&s)),
-        timeout_secs: text("timeout").and_then(|s| parse_secs(&s)),
-        ttl_ms: None,
-        value_ok: true,
-    })
-}
-
-fn json_type(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "boolean",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
-    }
-}
-
 fn key_rejection(key: impl AsRef<[u8]>, reason: String) -> Rejection {
     Rejection {
         source: Source::Redis,
@@ -348,7 +314,7 @@ fn key_rejection(key: impl AsRef<[u8]>, reason: String) -> Rejection {
     }
 }
 
-fn read_error(what: String, source: redis::RedisError) -> RedisError {
+pub(super) fn read_error(what: String, source: redis::RedisError) -> RedisError {
     RedisError::Read {
         what: clean_line(&what),
         source,
@@ -358,46 +324,6 @@ fn read_error(what: String, source: redis::RedisError) -> RedisError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn running_values_decode_tolerantly() {
-        let key = decode_running(
-            br#"{"executor_id":"executor-2","container_id":"abc123def456",
-                "started_at":"2025-07-06T00:55:16.182Z","timeout":"30"}"#,
-        )
-        .unwrap();
-        assert_eq!(key.executor_id.as_deref(), Some("executor-2"));
-        assert_eq!(key.container_id.as_deref(), Some("abc123def456"));
-        assert_eq!(key.started_at, Some(Ts(1_751_763_316_182)));
-        assert_eq!(key.timeout_secs, Some(30));
-        assert!(key.value_ok);
-
-        let key = decode_running(br#"{"timeout":45,"started_at":null,"extra":[1]}"#).unwrap();
-        assert_eq!(key.timeout_secs, Some(45));
-        assert_eq!((key.executor_id, key.started_at), (None, None));
-
-        let key = decode_running(br#"{"started_at":"yesterday","timeout":[1]}"#).unwrap();
-        assert_eq!((key.started_at, key.timeout_secs), (None, None));
-    }
-
-    #[test]
-    fn running_values_that_are_not_objects_are_refused() {
-        for (value, reason) in [
-            (&b"not json"[..], "not JSON"),
-            (b"[1,2]", "JSON array, not an object"),
-            (b"\"text\"", "JSON string, not an object"),
-            (b"\xff\xfe", "not JSON"),
-        ] {
-            let error = decode_running(value).unwrap_err();
-            assert!(error.contains(reason), "{value:?}: {error}");
-        }
-    }
-
-    #[test]
-    fn untrusted_fields_are_sanitised() {
-        let key = decode_running(br#"{"executor_id":"ex\u001b[31m-1\n"}"#).unwrap();
-        assert_eq!(key.executor_id.as_deref(), Some("ex-1 "));
-    }
 
     #[test]
     fn scan_globs_escape_fixed_parts() {

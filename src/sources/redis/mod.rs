@@ -3,7 +3,9 @@
 //! a blind window (pub/sub is at-most-once: what was published meanwhile is
 //! gone for good).
 
+mod batches;
 pub(crate) mod keys;
+mod running_value;
 mod session;
 
 use std::time::Duration;
@@ -12,7 +14,7 @@ use crate::model::{Observation, Source};
 use crate::names::Names;
 use crate::sources::{Backoff, Received, Sink};
 
-pub use keys::read_keys;
+pub use keys::{read_keys, read_keys_reporting};
 
 /// Where and how to watch Redis.
 #[derive(Clone, Debug)]

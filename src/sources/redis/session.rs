@@ -11,7 +11,7 @@ use redis::aio::{MultiplexedConnection, PubSubSink};
 use redis::{AsyncConnectionConfig, Client, Msg};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::keys::{glob_escape, read_keys};
+use super::keys::{glob_escape, read_keys_reporting};
 use super::{RedisConfig, RedisError, send};
 use crate::model::{Lag, Observation, RedisSnapshot, Rejection, Source};
 use crate::names::Names;
@@ -95,8 +95,10 @@ impl Session<'_> {
     }
 
     async fn watch(&self, up_since: &mut Option<Instant>) -> Step<std::convert::Infallible> {
-        let (pubsub, mut messages) = self.subscribe().await?;
-        let conn = self.key_connection().await?;
+        // Both connections at once: the subscription still comes before
+        // the first read of the keys, which starts only once both are up.
+        let ((pubsub, mut messages), conn) =
+            futures::try_join!(self.subscribe(), self.key_connection())?;
         let version = self
             .within("INFO server", server_version(&mut conn.clone()))
             .await?;
@@ -118,7 +120,9 @@ impl Session<'_> {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // The keys are read beside the stream and the probes, so that a
         // long read neither holds up messages nor hides a frozen server.
-        let mut reading = Some(self.read(&conn));
+        // The first read says how far it has come: until it is applied,
+        // the header shows it rather than a bare "syncing".
+        let mut reading = Some(self.read(&conn, true));
         let mut queue: VecDeque<(Instant, Msg)> = VecDeque::new();
         let mut lagged = false;
         // When the pub/sub connection last delivered a message: proof that
@@ -174,7 +178,7 @@ impl Session<'_> {
                     Verdict::Failed(source) => Err(self.connect_error(source)),
                 },
                 _ = ticker.tick(), if reading.is_none() => {
-                    reading = Some(self.read(&conn));
+                    reading = Some(self.read(&conn, false));
                     Ok(())
                 }
                 read = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
@@ -305,11 +309,25 @@ impl Session<'_> {
             .map_err(|source| self.connect_error(source))
     }
 
-    /// One full read of the keys, on its own handle of the key connection.
-    fn read(&self, conn: &MultiplexedConnection) -> KeyRead {
-        let mut conn = conn.clone();
+    /// One full read of the keys, on its own handle of the key connection;
+    /// with `reporting`, its progress goes to the app as it reads.
+    fn read(&self, conn: &MultiplexedConnection, reporting: bool) -> KeyRead {
+        let conn = conn.clone();
         let names = self.config.names.clone();
-        Box::pin(async move { read_keys(&mut conn, &names).await })
+        let sink = reporting.then(|| self.sink.clone());
+        Box::pin(async move {
+            let report = move |progress| {
+                // Progress may be dropped when the app is behind: the next
+                // report, or the snapshot itself, says more anyway.
+                if let Some(sink) = &sink {
+                    let _ = sink.try_send(Received::now(Observation::SourceProgress {
+                        source: Source::Redis,
+                        progress,
+                    }));
+                }
+            };
+            read_keys_reporting(&conn, &names, &report).await
+        })
     }
 
     /// Sends a finished read's snapshot, then its rejections.
