@@ -13,7 +13,7 @@ pub mod time;
 
 pub use health::{Flag, FlagKind, HealthContext, Severity, assess};
 pub use observation::*;
-pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
+pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, Timeline, TimelineEntry};
 pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
 

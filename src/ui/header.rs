@@ -162,7 +162,7 @@ fn source_line<'a>(name: &'static str, health: &'a SourceHealth, now: Ts) -> Lin
 }
 
 /// 12340 as "12,340".
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
