@@ -232,6 +232,11 @@ impl LiveLogs {
             {
                 self.total -= charge(chunk.content.len());
                 self.chunk_count -= 1;
+                // An evaluation whose messages others' flood took keeps no
+                // room for them: the bounds do not charge spare capacity.
+                if log.chunks.len() * 4 <= log.chunks.capacity() {
+                    log.chunks.shrink_to(log.chunks.len() * 2);
+                }
             }
         }
     }
@@ -434,5 +439,22 @@ mod tests {
         assert_eq!(log.bytes(), 0);
         assert_eq!(log.evicted_bytes, 5);
         assert_eq!(logs.total_bytes(), 0);
+    }
+
+    #[test]
+    fn an_evaluation_emptied_by_the_total_bound_gives_its_room_back() {
+        let mut logs = limits(64 * 1024, 40 * cost(5));
+        for i in 0..32 {
+            logs.push("old", Ts(i), "oooo\n", false);
+        }
+        let before = logs.get("old").unwrap().chunks.capacity();
+        assert!(before >= 32);
+        for i in 0..40 {
+            logs.push("new", Ts(100 + i), "nnnn\n", false);
+        }
+        let old = logs.get("old").unwrap();
+        assert_eq!(old.bytes(), 0);
+        assert!(old.head_evicted());
+        assert_eq!(old.chunks.capacity(), 0, "was {before}");
     }
 }
