@@ -5,7 +5,9 @@
 //! timing is asserted anywhere.
 //!
 //! `cargo bench --bench model` runs everything (release profile); the heap
-//! report is printed first, then criterion's groups.
+//! report is printed first, then the live logs' flood and the growth
+//! pauses, then criterion's groups. A filter that names no group
+//! (`cargo bench --bench model -- heap`) runs only the first three.
 
 mod support;
 
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group};
 use evaltop::console::{Console, ConsoleConfig};
 
+use evaltop::model::live_logs::{LiveLogLimits, LiveLogs};
 use evaltop::model::{
     ContainerAction, ContainerEvent, EvalRecord, LogMessage, Observation, RedisSnapshot, Source,
     State, Status, StatusMessage, Ts,
@@ -295,20 +298,26 @@ fn heap_report(label: &str, n: usize, observations: impl FnOnce() -> Vec<Observa
     black_box((&state, &table));
 }
 
-fn heap_reports(n: usize) {
+/// Populations of completed lives: 10k, 100k, just past the map of
+/// records' doubling (114,689 is 7/8 of 131,072 buckets, plus one: its slack
+/// per record is then the largest) and 300k.
+const BENCH_SIZES: [usize; 4] = [10_000, 100_000, 114_689, 300_000];
+
+fn heap_reports(sizes: &[usize]) {
     println!(
         "size_of: EvalRecord {} B, TimelineEntry {} B, Row {} B",
         size_of::<EvalRecord>(),
         size_of::<evaltop::model::TimelineEntry>(),
         size_of::<evaltop::view::Row>(),
     );
-    heap_report("completed_lifecycle", n, || lifecycles(0..n));
-    // Just past a doubling of the map of records (at 7/8 of 131,072
-    // buckets): its slack per record is then the largest.
-    let past = if n >= 100_000 { 114_689 } else { n + 1 };
-    heap_report("completed_lifecycle_past_resize", past, || {
-        lifecycles(0..past)
-    });
+    for &n in sizes {
+        heap_report(&format!("completed_lifecycle_{n}"), n, || lifecycles(0..n));
+    }
+    let n = sizes
+        .iter()
+        .copied()
+        .find(|&n| n >= 100_000)
+        .unwrap_or(sizes[0]);
     // Mid-life: queued, created, started, running, two log lines.
     heap_report("running", n, || {
         let mut out = Vec::with_capacity(n * 6);
@@ -324,6 +333,35 @@ fn heap_reports(n: usize) {
     heap_report("queued_only", n, || {
         (0..n).map(|i| status(i, Status::Queued)).collect()
     });
+}
+
+/// The live logs under a flood of short messages: what they hold on the
+/// heap against the total bound they are configured with.
+fn live_logs_flood(messages: usize, evals: usize, message_len: usize, limits: LiveLogLimits) {
+    let ids: Vec<String> = (0..evals).map(eval_id).collect();
+    let line = format!("{}\n", "x".repeat(message_len.saturating_sub(1)));
+    COUNTING.store(true, Relaxed);
+    let (bytes0, blocks0) = heap();
+    let mut logs = LiveLogs::new(limits);
+    for n in 0..messages {
+        logs.push(&ids[n % evals], Ts(T0_MS + n as i64), line.clone(), false);
+    }
+    let (bytes1, blocks1) = heap();
+    COUNTING.store(false, Relaxed);
+    let held = (bytes1 - bytes0) as f64;
+    let blocks = (blocks1 - blocks0) as f64;
+    println!(
+        "live_logs_flood: {messages} messages of {message_len} B over {evals} evaluations, \
+         bound {} KiB total / {} KiB each: charged {} KiB, heap {:.0} KiB \
+         (+16 B/block malloc overhead: {:.0} KiB), {:.1}x the bound",
+        limits.total_bytes / 1024,
+        limits.per_eval_bytes / 1024,
+        logs.total_bytes() / 1024,
+        held / 1024.0,
+        (held + 16.0 * blocks) / 1024.0,
+        (held + 16.0 * blocks) / limits.total_bytes as f64,
+    );
+    black_box(&logs);
 }
 
 /// The longest single `apply` calls while the state grows to `n`
@@ -513,7 +551,23 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not, and
     // then a small heap report checks that the code runs.
     let benching = std::env::args().any(|arg| arg == "--bench");
-    heap_reports(if benching { 100_000 } else { 1_000 });
+    heap_reports(if benching {
+        &BENCH_SIZES
+    } else {
+        &[1_000, 1_001]
+    });
+    let flood_limits = LiveLogLimits {
+        per_eval_bytes: 64 * 1024,
+        total_bytes: if benching { 16 << 20 } else { 64 << 10 },
+    };
+    for len in [8, 80] {
+        live_logs_flood(
+            if benching { 4_000_000 } else { 20_000 },
+            1_000,
+            len,
+            flood_limits,
+        );
+    }
     growth_pauses(if benching { 240_000 } else { 1_000 });
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -277,7 +277,7 @@ impl Report {
             .filter(|(_, record)| state.in_scope(record))
             .map(|(id, record)| {
                 let flags = assess(record, &ctx);
-                (crate::model::health::worst(&flags), &**id, record, flags)
+                (crate::model::health::worst(&flags), &**id, &**record, flags)
             })
             .collect();
         // Most severe first, then by id, so that the output is stable. Ids

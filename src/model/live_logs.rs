@@ -3,6 +3,10 @@
 //! executor removes within moments). Bounded twice: per evaluation and in
 //! all, evicting the oldest first in each case. Pure: no IO, no clock.
 //!
+//! The bounds are of memory held, not only of text: each message is charged
+//! its content plus `MESSAGE_OVERHEAD`, what keeping it costs beside. Counting
+//! content alone, a flood of 8-byte messages held 19 times the total bound.
+//!
 //! Content arrives already sanitised (`protocol::decode`); it is stored as
 //! it came. Heartbeats are counted, not stored: they hold no output.
 
@@ -15,6 +19,20 @@ use super::time::Ts;
 pub const DEFAULT_PER_EVAL_BYTES: usize = 256 * 1024;
 /// Bytes kept in all, by default.
 pub const DEFAULT_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a message costs beside its content, charged against both bounds:
+/// its chunk, its entry in the arrival order and the allocator's header of
+/// its text (the queues' spare capacity aside).
+pub const MESSAGE_OVERHEAD: usize =
+    size_of::<LiveChunk>() + size_of::<(u64, EvalId)>() + MALLOC_HEADER;
+
+/// The allocator's bookkeeping per block (glibc: 8-16 bytes).
+const MALLOC_HEADER: usize = 16;
+
+/// What keeping a message of `content_len` bytes is charged.
+fn charge(content_len: usize) -> usize {
+    content_len + MESSAGE_OVERHEAD
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveLogLimits {
@@ -45,6 +63,9 @@ pub struct LiveChunk {
 pub struct LiveLog {
     chunks: VecDeque<LiveChunk>,
     bytes: usize,
+    /// Bytes charged against the bounds: `bytes` plus the overhead of each
+    /// message.
+    held: usize,
     /// Bytes dropped from the head (by either bound): what is kept does
     /// not start where the evaluation's output started.
     pub evicted_bytes: u64,
@@ -74,6 +95,11 @@ impl LiveLog {
         self.bytes
     }
 
+    /// Bytes charged against the bounds for what is kept.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
     /// The head was evicted: an older part of the output is gone.
     pub fn head_evicted(&self) -> bool {
         self.evicted_bytes > 0
@@ -82,6 +108,7 @@ impl LiveLog {
     fn pop_front(&mut self) -> Option<LiveChunk> {
         let chunk = self.chunks.pop_front()?;
         self.bytes -= chunk.content.len();
+        self.held -= charge(chunk.content.len());
         self.evicted_bytes += chunk.content.len() as u64;
         Some(chunk)
     }
@@ -98,6 +125,7 @@ pub struct LiveLogs {
     /// once they outnumber the live ones.
     order: VecDeque<(u64, EvalId)>,
     next_seq: u64,
+    /// Bytes charged in all (content and overhead).
     total: usize,
     chunk_count: usize,
 }
@@ -114,7 +142,8 @@ impl LiveLogs {
         self.limits
     }
 
-    /// Bytes kept in all.
+    /// Bytes charged in all against the total bound: content plus each
+    /// message's overhead.
     pub fn total_bytes(&self) -> usize {
         self.total
     }
@@ -126,7 +155,7 @@ impl LiveLogs {
     /// Forgets an evaluation (when the state forgets its record).
     pub fn remove(&mut self, eval_id: &str) -> Option<LiveLog> {
         let log = self.logs.remove(eval_id)?;
-        self.total -= log.bytes;
+        self.total -= log.held;
         self.chunk_count -= log.chunks.len();
         Some(log)
     }
@@ -139,7 +168,9 @@ impl LiveLogs {
             Some((id, _)) => id.clone(),
             None => EvalId::from(eval_id),
         };
-        let per_eval = self.limits.per_eval_bytes;
+        // Room for content in one evaluation's bound, beside one
+        // message's overhead.
+        let room = self.limits.per_eval_bytes.saturating_sub(MESSAGE_OVERHEAD);
         let log = self.logs.entry(id.clone()).or_default();
         log.last_at = Some(log.last_at.map_or(at, |last| last.max(at)));
         if is_heartbeat {
@@ -152,19 +183,23 @@ impl LiveLogs {
             return;
         }
         // A message larger than the whole bound keeps its tail.
-        if content.len() > per_eval {
-            let mut cut = content.len() - per_eval;
+        if content.len() > room {
+            let mut cut = content.len() - room;
             while !content.is_char_boundary(cut) {
                 cut += 1;
             }
             log.evicted_bytes += cut as u64;
             content.drain(..cut);
+            if content.is_empty() {
+                return;
+            }
         }
         content.shrink_to_fit();
-        while log.bytes + content.len() > per_eval {
+        let cost = charge(content.len());
+        while log.held + cost > self.limits.per_eval_bytes {
             match log.pop_front() {
                 Some(chunk) => {
-                    self.total -= chunk.content.len();
+                    self.total -= charge(chunk.content.len());
                     self.chunk_count -= 1;
                 }
                 None => break,
@@ -172,10 +207,10 @@ impl LiveLogs {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let len = content.len();
-        log.bytes += len;
+        log.bytes += content.len();
+        log.held += cost;
         log.chunks.push_back(LiveChunk { at, content, seq });
-        self.total += len;
+        self.total += cost;
         self.chunk_count += 1;
         self.order.push_back((seq, id));
         self.evict_globally();
@@ -195,8 +230,13 @@ impl LiveLogs {
             if log.chunks.front().is_some_and(|c| c.seq == seq)
                 && let Some(chunk) = log.pop_front()
             {
-                self.total -= chunk.content.len();
+                self.total -= charge(chunk.content.len());
                 self.chunk_count -= 1;
+                // An evaluation whose messages others' flood took keeps no
+                // room for them: the bounds do not charge spare capacity.
+                if log.chunks.len() * 4 <= log.chunks.capacity() {
+                    log.chunks.shrink_to(log.chunks.len() * 2);
+                }
             }
         }
     }
@@ -231,6 +271,11 @@ impl LiveLogs {
 mod tests {
     use super::*;
 
+    /// Charged for a message of `len` bytes.
+    const fn cost(len: usize) -> usize {
+        len + MESSAGE_OVERHEAD
+    }
+
     fn limits(per_eval_bytes: usize, total_bytes: usize) -> LiveLogs {
         LiveLogs::new(LiveLogLimits {
             per_eval_bytes,
@@ -250,17 +295,22 @@ mod tests {
             ["Before error", "Traceback", "ZeroDivisionError"]
         );
         assert_eq!(log.bytes(), 41);
+        assert_eq!(
+            log.held(),
+            41 + 2 * MESSAGE_OVERHEAD,
+            "two messages charged"
+        );
         assert_eq!(log.heartbeats, 1);
         assert_eq!(log.last_heartbeat, Some(Ts(2)));
         assert_eq!(log.last_at, Some(Ts(3)));
         assert!(!log.head_evicted());
-        assert_eq!(logs.total_bytes(), 41);
+        assert_eq!(logs.total_bytes(), log.held());
         assert!(logs.get("b").is_none());
     }
 
     #[test]
     fn the_per_evaluation_bound_evicts_its_oldest_first() {
-        let mut logs = limits(10, 1000);
+        let mut logs = limits(2 * cost(5), 1000);
         logs.push("a", Ts(1), "1111\n", false);
         logs.push("a", Ts(2), "2222\n", false);
         logs.push("a", Ts(3), "3333\n", false);
@@ -268,26 +318,28 @@ mod tests {
         assert_eq!(log.text(), "2222\n3333\n");
         assert!(log.head_evicted());
         assert_eq!(log.evicted_bytes, 5);
-        assert_eq!(logs.total_bytes(), 10);
+        assert_eq!(log.bytes(), 10);
+        assert_eq!(logs.total_bytes(), 2 * cost(5));
     }
 
     #[test]
     fn a_message_larger_than_the_bound_keeps_its_tail_on_a_char_boundary() {
-        let mut logs = limits(16, 1000);
+        let mut logs = limits(cost(16), 1000);
         logs.push("a", Ts(1), "old\n", false);
         let big = format!("{}é-end", "x".repeat(20));
         logs.push("a", Ts(2), &big, false);
         let log = logs.get("a").unwrap();
         assert!(log.bytes() <= 16);
+        assert!(log.held() <= cost(16));
         assert!(log.text().ends_with("é-end"), "{}", log.text());
         assert!(log.head_evicted());
-        assert_eq!(logs.total_bytes(), log.bytes());
+        assert_eq!(logs.total_bytes(), log.held());
     }
 
     #[test]
     fn an_owned_message_is_kept_without_its_spare_capacity() {
         // The bounds count bytes of content: what is held must be no more.
-        let mut logs = limits(100, 100);
+        let mut logs = limits(cost(100), cost(100));
         let mut owned = String::with_capacity(4096);
         owned.push_str("line\n");
         logs.push("a", Ts(1), owned, false);
@@ -302,11 +354,12 @@ mod tests {
 
     #[test]
     fn the_total_bound_evicts_the_oldest_across_evaluations() {
-        let mut logs = limits(100, 20);
-        logs.push("a", Ts(1), "a1a1a\n", false); // 6
-        logs.push("b", Ts(2), "b1b1b\n", false); // 12
-        logs.push("a", Ts(3), "a2a2a\n", false); // 18
-        logs.push("c", Ts(4), "c1c1c\n", false); // 24: a1 goes
+        // Room for three messages of 6 bytes in all.
+        let mut logs = limits(cost(100), 3 * cost(6));
+        logs.push("a", Ts(1), "a1a1a\n", false); // 1
+        logs.push("b", Ts(2), "b1b1b\n", false); // 2
+        logs.push("a", Ts(3), "a2a2a\n", false); // 3
+        logs.push("c", Ts(4), "c1c1c\n", false); // 4: a1 goes
         assert_eq!(logs.get("a").unwrap().text(), "a2a2a\n");
         assert!(logs.get("a").unwrap().head_evicted());
         assert_eq!(logs.get("b").unwrap().text(), "b1b1b\n");
@@ -314,7 +367,7 @@ mod tests {
         assert_eq!(logs.get("b").unwrap().text(), "");
         assert!(logs.get("b").unwrap().head_evicted());
         assert_eq!(logs.get("c").unwrap().text(), "c1c1c\nc2c2c\n");
-        assert_eq!(logs.total_bytes(), 18);
+        assert_eq!(logs.total_bytes(), 3 * cost(6));
     }
 
     #[test]
@@ -326,10 +379,10 @@ mod tests {
             assert!(logs.total_bytes() <= 8 * 1024);
         }
         for i in 0..37 {
-            assert!(logs.get(&format!("e{i}")).unwrap().bytes() <= 1024);
+            assert!(logs.get(&format!("e{i}")).unwrap().held() <= 1024);
         }
         let kept: usize = (0..37)
-            .map(|i| logs.get(&format!("e{i}")).unwrap().bytes())
+            .map(|i| logs.get(&format!("e{i}")).unwrap().held())
             .sum();
         assert_eq!(kept, logs.total_bytes());
         assert!(
@@ -339,7 +392,7 @@ mod tests {
         );
         // One chatty evaluation under a loose total bound: per-eval
         // evictions alone must not grow the order queue without end.
-        let mut chatty = limits(64, usize::MAX);
+        let mut chatty = limits(5 * cost(11) + 10, usize::MAX);
         for i in 0..10_000 {
             chatty.push("x", Ts(i), "0123456789\n", false);
         }
@@ -349,16 +402,59 @@ mod tests {
 
     #[test]
     fn removing_an_evaluation_frees_its_bytes() {
-        let mut logs = limits(100, 100);
+        let mut logs = limits(2 * cost(100), cost(100) + cost(5));
         logs.push("a", Ts(1), "aaaa\n", false);
         logs.push("b", Ts(2), "bbbb\n", false);
         assert_eq!(logs.remove("a").unwrap().text(), "aaaa\n");
-        assert_eq!(logs.total_bytes(), 5);
+        assert_eq!(logs.total_bytes(), cost(5));
         // Its stale order entry is skipped, not mistaken for b's chunk.
-        logs.push("c", Ts(3), "c".repeat(95), false);
+        logs.push("c", Ts(3), "c".repeat(100), false);
         assert_eq!(logs.get("b").unwrap().text(), "bbbb\n");
         logs.push("c", Ts(4), "c", false);
         assert_eq!(logs.get("b").unwrap().text(), "");
-        assert!(logs.total_bytes() <= 100);
+        assert!(logs.total_bytes() <= cost(100) + cost(5));
+    }
+
+    #[test]
+    fn a_flood_of_tiny_messages_is_bounded_by_what_each_costs() {
+        // Counting content alone, 8-byte messages could number total / 8.
+        let total = 64 * 1024;
+        let mut logs = limits(8 * 1024, total);
+        for i in 0..50_000 {
+            logs.push(&format!("e{}", i % 100), Ts(i), "1234567\n", false);
+        }
+        assert!(logs.total_bytes() <= total);
+        assert_eq!(logs.chunk_count, total / cost(8));
+        let content: usize = (0..100)
+            .map(|i| logs.get(&format!("e{i}")).unwrap().bytes())
+            .sum();
+        assert_eq!(content, 8 * logs.chunk_count);
+    }
+
+    #[test]
+    fn a_bound_smaller_than_one_message_keeps_nothing() {
+        let mut logs = limits(MESSAGE_OVERHEAD, 1000);
+        logs.push("a", Ts(1), "text\n", false);
+        let log = logs.get("a").unwrap();
+        assert_eq!(log.bytes(), 0);
+        assert_eq!(log.evicted_bytes, 5);
+        assert_eq!(logs.total_bytes(), 0);
+    }
+
+    #[test]
+    fn an_evaluation_emptied_by_the_total_bound_gives_its_room_back() {
+        let mut logs = limits(64 * 1024, 40 * cost(5));
+        for i in 0..32 {
+            logs.push("old", Ts(i), "oooo\n", false);
+        }
+        let before = logs.get("old").unwrap().chunks.capacity();
+        assert!(before >= 32);
+        for i in 0..40 {
+            logs.push("new", Ts(100 + i), "nnnn\n", false);
+        }
+        let old = logs.get("old").unwrap();
+        assert_eq!(old.bytes(), 0);
+        assert!(old.head_evicted());
+        assert_eq!(old.chunks.capacity(), 0, "was {before}");
     }
 }

@@ -17,7 +17,7 @@ pub use changes::Changes;
 pub use health::{Flag, FlagKind, HealthContext, Severity, assess, assess_until};
 pub use observation::*;
 pub use progress::ReadProgress;
-pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, TimelineEntry};
+pub use record::{ContainerSide, EvalRecord, Happening, RedisSide, Timeline, TimelineEntry};
 pub use state::{BlindWindow, Lag, Settings, SourceHealth, State};
 pub use time::{Ts, human_duration};
 

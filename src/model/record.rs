@@ -1,17 +1,10 @@
 //! One record per evaluation: Docker's facts and Redis's facts side by side,
 //! never overwriting each other, and a bounded timeline of what was observed.
 
-use std::collections::VecDeque;
-
 use super::observation::{
     CapturedLogs, ContainerAction, ContainerState, EngineName, Source, Status,
 };
 use super::time::Ts;
-
-/// How many timeline entries a record keeps. The first entries (how the
-/// evaluation began) and the newest are what an operator reads; the middle
-/// of a very chatty evaluation is dropped and counted.
-pub const TIMELINE_CAP: usize = 48;
 
 /// What the engine that holds an evaluation's container says about it: a
 /// container seen by a Docker engine (later, a pod seen by a cluster). Its
@@ -197,28 +190,75 @@ pub struct TimelineEntry {
     pub what: Happening,
 }
 
-/// A bounded timeline: keeps the first few entries and the newest, counting
-/// what was dropped in between.
+/// A bounded timeline: keeps how the evaluation began and what happened
+/// last, and counts the entries dropped between them.
+///
+/// Stored in one `Vec`: the first `TIMELINE_HEAD` entries in arrival order,
+/// then the newest as a ring once the timeline is full (`oldest` is where
+/// the ring starts), so that a push is O(1) at any length. The `Vec` grows
+/// `TIMELINE_GROWTH` entries at a time rather than doubling: most lives end
+/// between doublings, and the slack would be paid by every record.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timeline {
-    entries: VecDeque<TimelineEntry>,
+    entries: Vec<TimelineEntry>,
+    /// Index, within the ring of the newest, of the oldest of them.
+    oldest: u16,
+    /// Entries dropped from between the head and the newest.
     pub dropped: u32,
 }
 
-/// Entries at the head of a timeline that are never evicted.
-const TIMELINE_HEAD: usize = 8;
+/// Entries at the head of a timeline that are never dropped: a full life
+/// begins with submitted, queued, create, start and running, each with its
+/// storage or state entry.
+pub const TIMELINE_HEAD: usize = 8;
+
+/// How many entries a timeline keeps in all: a whole life as the platform
+/// runs one (19 to 21 entries: its statuses, their storage updates, the
+/// container's actions and states, the keys, the logs) is kept whole; a
+/// chatty one keeps its head and its 16 newest. At 64 bytes an entry a full
+/// timeline is 1.5 KiB; the usual 12–20 entries stay within the 2 KiB an
+/// evaluation may cost with its record.
+pub const TIMELINE_CAP: usize = 24;
+
+/// Entries a timeline's storage grows by.
+const TIMELINE_GROWTH: usize = 4;
 
 impl Timeline {
     pub fn push(&mut self, entry: TimelineEntry) {
-        if self.entries.len() >= TIMELINE_CAP {
-            self.entries.remove(TIMELINE_HEAD);
-            self.dropped += 1;
+        let len = self.entries.len();
+        if len < TIMELINE_CAP {
+            if len == self.entries.capacity() {
+                self.entries
+                    .reserve_exact(TIMELINE_GROWTH.min(TIMELINE_CAP - len));
+            }
+            self.entries.push(entry);
+            return;
         }
-        self.entries.push_back(entry);
+        // Full: the newest replaces the oldest of the newest.
+        let ring = TIMELINE_CAP - TIMELINE_HEAD;
+        let oldest = usize::from(self.oldest);
+        self.entries[TIMELINE_HEAD + oldest] = entry;
+        self.oldest = ((oldest + 1) % ring) as u16;
+        self.dropped = self.dropped.saturating_add(1);
     }
 
+    /// Every entry kept, in arrival order: the head, then the newest.
     pub fn iter(&self) -> impl Iterator<Item = &TimelineEntry> {
-        self.entries.iter()
+        self.head().iter().chain(self.newest())
+    }
+
+    /// The first entries, never dropped.
+    pub fn head(&self) -> &[TimelineEntry] {
+        &self.entries[..self.entries.len().min(TIMELINE_HEAD)]
+    }
+
+    /// The entries after the head, oldest first; `dropped` entries are
+    /// missing between the head and these.
+    pub fn newest(&self) -> impl Iterator<Item = &TimelineEntry> {
+        let ring = &self.entries[self.head().len()..];
+        // Slots before `oldest` were overwritten last: they come after.
+        let (latest_written, from_oldest) = ring.split_at(usize::from(self.oldest));
+        from_oldest.iter().chain(latest_written)
     }
 
     pub fn len(&self) -> usize {
@@ -229,8 +269,16 @@ impl Timeline {
         self.entries.is_empty()
     }
 
+    /// Entries the storage has room for: what the record pays.
+    pub fn entries_capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     pub fn last(&self) -> Option<&TimelineEntry> {
-        self.entries.back()
+        match usize::from(self.oldest) {
+            0 => self.entries.last(),
+            oldest => self.entries.get(TIMELINE_HEAD + oldest - 1),
+        }
     }
 }
 

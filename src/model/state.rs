@@ -205,7 +205,10 @@ impl Default for Settings {
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub settings: Settings,
-    pub evals: HashMap<EvalId, EvalRecord>,
+    /// Boxed, so that the map's buckets are 24 bytes rather than 608: a
+    /// map just past doubling holds twice the buckets it needs, and a
+    /// resize moves every bucket while the loop waits.
+    pub evals: HashMap<EvalId, Box<EvalRecord>>,
     /// Each container engine's health, in the order they were configured
     /// (or first heard of): each engine is a source of its own.
     pub engines: Vec<(EngineName, SourceHealth)>,
@@ -294,17 +297,22 @@ impl State {
             None => {
                 let id = EvalId::from(eval_id);
                 self.changes.record(&id);
-                self.evals.insert(id, EvalRecord::new(now));
+                self.evals.insert(id, Box::new(EvalRecord::new(now)));
             }
         }
         self.evals.get_mut(eval_id).expect("inserted above")
+    }
+
+    /// The record for `eval_id`, if tracked.
+    pub fn record(&self, eval_id: &str) -> Option<&EvalRecord> {
+        self.evals.get(eval_id).map(|record| &**record)
     }
 
     /// The record for `eval_id` if there is one, counted as changed.
     pub(crate) fn existing_mut(&mut self, eval_id: &str) -> Option<&mut EvalRecord> {
         let (id, _) = self.evals.get_key_value(eval_id)?;
         self.changes.record(id);
-        self.evals.get_mut(eval_id)
+        self.evals.get_mut(eval_id).map(|record| &mut **record)
     }
 
     /// Counts `id` as changed (by a pass over many records).

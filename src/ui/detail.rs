@@ -414,20 +414,10 @@ fn side_by_side(out: &mut Vec<Line<'static>>, cols: usize, redis: &[Fact], docke
 }
 
 fn timeline_lines(out: &mut Vec<Line<'static>>, cols: usize, record: &EvalRecord) {
-    let mut head = vec![Span::styled(
+    out.push(Line::from(Span::styled(
         "Timeline",
         theme::title().add_modifier(Modifier::UNDERLINED),
-    )];
-    if record.timeline.dropped > 0 {
-        head.push(Span::styled(
-            format!(
-                "  ({} entries dropped from the middle)",
-                record.timeline.dropped
-            ),
-            theme::warning(),
-        ));
-    }
-    out.push(Line::from(head));
+    )));
     let rows = timeline(record);
     if rows.is_empty() {
         out.push(Line::from(Span::styled("  nothing observed", theme::dim())));
@@ -436,6 +426,9 @@ fn timeline_lines(out: &mut Vec<Line<'static>>, cols: usize, record: &EvalRecord
     let narrow = cols < NARROW_TIMELINE;
     let lead_w = if narrow { 23 } else { 29 };
     for row in rows {
+        if row.dropped_before > 0 {
+            out.push(dropped_line(row.dropped_before, lead_w));
+        }
         let delta = row.since_previous_ms.map_or(String::new(), phase_duration);
         let style = if row.applied {
             Style::new()
@@ -462,4 +455,15 @@ fn timeline_lines(out: &mut Vec<Line<'static>>, cols: usize, record: &EvalRecord
             out.push(Line::from(spans));
         }
     }
+}
+
+/// Where the bounded timeline dropped entries: between how the evaluation
+/// began and its newest entries, in the column of what happened.
+fn dropped_line(dropped: u32, lead_w: usize) -> Line<'static> {
+    let entries = if dropped == 1 { "entry" } else { "entries" };
+    let count = crate::model::progress::thousands(u64::from(dropped));
+    Line::from(vec![
+        Span::raw(" ".repeat(lead_w)),
+        Span::styled(format!("… {count} {entries} dropped …"), theme::warning()),
+    ])
 }

@@ -73,7 +73,7 @@ pub(super) fn render(
     let texts: Vec<[Text<'_>; COLUMNS]> = visible
         .iter()
         .map(|row| {
-            let record = state.evals.get(&row.id);
+            let record = state.record(&row.id);
             let mut cells = Column::ALL.map(|column| text(column, row, record, now));
             if panes.marks.is_some_and(|marks| marks.contains(&row.id)) {
                 // Marked for an action: a visible bullet before the id.

@@ -131,6 +131,8 @@ pub struct TimelineRow {
     pub since_previous_ms: Option<i64>,
     /// False for a status the merge rules kept out (late or duplicate).
     pub applied: bool,
+    /// Entries the bounded timeline dropped just before this one.
+    pub dropped_before: u32,
 }
 
 fn is_milestone(what: &Happening) -> bool {
@@ -185,15 +187,33 @@ pub fn happening_text(what: &Happening) -> String {
     }
 }
 
-/// Every entry from both sources in time order (arrival order among equal
-/// times), milestones marked with the time since the previous one.
+/// Every entry kept from both sources in time order (arrival order among
+/// equal times), milestones marked with the time since the previous one.
+/// When the bounded timeline dropped entries, the head and the newest are
+/// each in time order, the first of the newest says how many were dropped
+/// before it, and its milestone time is not measured across the gap.
 pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
     let mut entries: Vec<_> = record.timeline.iter().collect();
-    entries.sort_by_key(|e| e.at);
+    let gap_at = (record.timeline.dropped > 0).then_some(record.timeline.head().len());
+    match gap_at {
+        Some(at) => {
+            let (head, newest) = entries.split_at_mut(at);
+            head.sort_by_key(|e| e.at);
+            newest.sort_by_key(|e| e.at);
+        }
+        None => entries.sort_by_key(|e| e.at),
+    }
     let mut previous: Option<Ts> = None;
     entries
         .into_iter()
-        .map(|entry| {
+        .enumerate()
+        .map(|(i, entry)| {
+            let dropped_before = if gap_at == Some(i) {
+                previous = None;
+                record.timeline.dropped
+            } else {
+                0
+            };
             let milestone = is_milestone(&entry.what);
             let since_previous_ms = previous
                 .filter(|_| milestone)
@@ -207,6 +227,7 @@ pub fn timeline(record: &EvalRecord) -> Vec<TimelineRow> {
                 what: happening_text(&entry.what),
                 since_previous_ms,
                 applied: !matches!(entry.what, Happening::Status { applied: false, .. }),
+                dropped_before,
             }
         })
         .collect()

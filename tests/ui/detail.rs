@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use evaltop::model::record::{TIMELINE_CAP, TIMELINE_HEAD};
 use evaltop::model::{EvalRecord, Flag, FlagKind, Observation, Status, StatusMessage};
 use evaltop::ui::detail::{DetailScreen, draw_detail};
 use evaltop::view::detail_view::{DetailView, phases, timeline};
@@ -177,21 +178,42 @@ fn detail_of_a_healthy_and_of_an_unknown_evaluation() {
 }
 
 #[test]
-fn detail_says_when_the_timeline_dropped_entries() {
+fn detail_says_where_the_timeline_dropped_entries() {
     let mut state = lost_completion();
+    let kept_before = record(&state).timeline.len();
     // A chatty duplicate: each is noted, ignored, and the timeline is bounded.
     for i in 0..60 {
         state.apply(status(Status::Queued), tm(2_000 + i));
     }
     let dropped = record(&state).timeline.dropped;
-    assert!(dropped > 0);
+    assert_eq!(dropped as usize, kept_before + 60 - TIMELINE_CAP);
+
+    // As data: the head (how it began), then the gap, then the newest.
+    let rows = timeline(record(&state));
+    assert_eq!(rows.len(), TIMELINE_CAP);
+    let gap = rows.iter().position(|r| r.dropped_before > 0);
+    assert_eq!(gap, Some(TIMELINE_HEAD));
+    assert_eq!(rows[TIMELINE_HEAD].dropped_before, dropped);
+    assert_eq!(rows[0].what, "status submitted");
+    assert!(
+        rows[..TIMELINE_HEAD]
+            .iter()
+            .any(|r| r.what == "container start")
+    );
+    assert_eq!(rows.last().map(|r| r.at), Some(tm(2_059)));
+
+    // On screen: one line where they were dropped, in the warning colour.
     let view = DetailView::new(Arc::from(ID));
     let buf = detail(&state, &view, 110, 120);
-    let (x, y) = find(
-        &buf,
-        &format!("({dropped} entries dropped from the middle)"),
-    );
+    let (x, y) = find(&buf, &format!("… {dropped} entries dropped …"));
     assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    let above = line(&buf, y - 1);
+    let below = line(&buf, y + 1);
+    assert!(above.contains(&rows[TIMELINE_HEAD - 1].what), "{above}");
+    assert!(below.contains("status queued (ignored"), "{below}");
+    // The head's entries are above the gap, none of the ignored ones.
+    let (_, start_y) = find(&buf, "container start");
+    assert!(start_y < y);
     // Ignored statuses are dimmed, and are not milestones.
     let (x, y) = find(&buf, "status queued (ignored: late or duplicate)");
     assert!(buf[(x, y)].modifier.contains(Modifier::DIM));

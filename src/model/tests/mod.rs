@@ -13,3 +13,4 @@ mod health_lost;
 mod liveness;
 mod merge_docker;
 mod merge_redis;
+mod timeline;

@@ -33,7 +33,7 @@ fn running(executor: &str, secs: i64, state: ContainerState) -> EvalRecord {
 fn state() -> State {
     let mut st = super::watched_state();
     let mut add = |id: &str, record: EvalRecord| {
-        st.evals.insert(EvalId::from(id), record);
+        st.evals.insert(EvalId::from(id), Box::new(record));
     };
     // lost-completion (alarm), executor-1, 120 s, exit 1, exited, ran 60 s.
     let mut lost = running("executor-1", 120, ContainerState::Exited);
@@ -498,7 +498,7 @@ fn a_hundred_thousand_records_filter_and_sort() {
         let limit = if i % 1000 == 0 { 0 } else { 86_400 };
         record.docker.as_mut().expect("docker").timeout_secs = Some(limit);
         st.evals
-            .insert(EvalId::from(format!("eval_{i:06}")), record);
+            .insert(EvalId::from(format!("eval_{i:06}")), Box::new(record));
     }
     let mut view = TableView::default();
     view.set_filter(Some(

@@ -63,7 +63,9 @@ fn quiet_failure(started: i64) -> EvalRecord {
 fn state<S: AsRef<str>>(records: impl IntoIterator<Item = (S, EvalRecord)>) -> State {
     let mut state = super::watched_state();
     for (id, record) in records {
-        state.evals.insert(EvalId::from(id.as_ref()), record);
+        state
+            .evals
+            .insert(EvalId::from(id.as_ref()), Box::new(record));
     }
     state
 }
@@ -123,7 +125,7 @@ fn counts_tally_statuses_flags_and_severities() {
     ]);
     let mut hidden = record(10);
     hidden.redis.executor_id = Some("executor-9".into());
-    st.evals.insert(EvalId::from("hidden"), hidden);
+    st.evals.insert(EvalId::from("hidden"), Box::new(hidden));
     st.settings.executors = vec!["executor-1".into()];
 
     let mut view = TableView::default();
@@ -223,7 +225,7 @@ fn selection_follows_the_id_when_rows_reorder_and_survives_its_loss() {
     assert_eq!(view.selected().map(|id| &**id), Some("a"));
 
     // "a" gains an alarm and jumps to the top: the selection goes with it.
-    st.evals.insert(EvalId::from("a"), lost(30));
+    st.evals.insert(EvalId::from("a"), Box::new(lost(30)));
     view.refresh(&st, NOW);
     assert_eq!(ids(&view), ["a", "c", "b"]);
     assert_eq!(view.selected().map(|id| &**id), Some("a"));
@@ -253,7 +255,8 @@ fn a_hundred_thousand_records_refresh_in_order() {
         } else {
             record(i % 7200)
         };
-        st.evals.insert(EvalId::from(format!("eval_{i:06}")), r);
+        st.evals
+            .insert(EvalId::from(format!("eval_{i:06}")), Box::new(r));
     }
     let mut view = TableView::default();
     view.refresh(&st, NOW);
