@@ -1,0 +1,134 @@
+//! Figure 3: completed lives published as fast as one pipelined connection
+//! can (Redis's own maximum here). Did Redis drop evaltop's subscriber
+//! (its log's "overcoming of output buffer limits": Redis 7.0 has no
+//! INFO counter of it; the subscriber's id changing in CLIENT LIST), did evaltop show a blind window, how many
+//! evaluations does it end with, and its peak memory.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
+
+use super::Context;
+use super::cpu::wait_subscribed;
+use crate::procfs;
+use crate::publisher;
+use crate::redis_server::{PUBSUB_LIMIT, RedisServer};
+use crate::report::{self, thousands};
+use crate::traffic::{Lives, Prepared};
+
+/// How long evaltop's count must stay still to call the flood absorbed.
+const QUIET: Duration = Duration::from_secs(5);
+const SETTLE_WITHIN: Duration = Duration::from_secs(240);
+/// How often CLIENT LIST is read during the flood.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+/// What CLIENT LIST showed of evaltop's subscriber (the client with two
+/// patterns) while watched.
+#[derive(Default)]
+struct Watched {
+    connection_ids: BTreeSet<u64>,
+    peak_output_bytes: u64,
+}
+
+pub async fn run(ctx: &Context) -> Result<()> {
+    let lives = ctx.plan.flood_lives;
+    report::title(
+        3,
+        &format!(
+            "pipelined flood of {} lives at Redis's own maximum (target: evaltop is never why Redis drops it; \
+             when dropped, a blind window and a resync; memory bounded)",
+            thousands(lives)
+        ),
+    );
+    let redis = RedisServer::start()?;
+    let executor = ctx.executor("flood");
+    let mut tui = ctx.tui(&redis.url(), &[&executor])?;
+    wait_subscribed(&redis, &[2]).await?;
+    let prepared = Prepared::from(
+        Lives::new(ctx.ids(lives as u32), &executor, lives, 0),
+        u64::MAX,
+    );
+    report::note(format!(
+        "{} messages ({} MB) on one connection; client-output-buffer-limit {PUBSUB_LIMIT}",
+        thousands(prepared.len()),
+        prepared.bytes.len() >> 20
+    ));
+    let dropped_before = redis.buffer_disconnections().await?;
+    let rss_before = procfs::rss_kib(tui.pid())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch(redis.connection().await?, stop.clone()));
+    let sent = publisher::flood(redis.port(), &prepared).await?;
+    drop(prepared);
+    let settled = tokio::task::block_in_place(|| tui.wait_settled(QUIET, SETTLE_WITHIN));
+    stop.store(true, Ordering::Relaxed);
+    let watched = watcher.await??;
+    let header = match settled {
+        Ok(header) => header,
+        Err(error) => {
+            report::note(format!("evaltop did not settle: {error}"));
+            tui.header()?
+        }
+    };
+    let dropped = redis.buffer_disconnections().await? - dropped_before;
+    let now_subscribed = redis
+        .pattern_subscribers()
+        .await?
+        .iter()
+        .any(|s| s.patterns == 2);
+    let peak = procfs::peak_rss_kib(tui.pid())?;
+    let rss = procfs::rss_kib(tui.pid())?;
+    let shown = header.evaluations.unwrap_or(0);
+    report::line(format!(
+        "published {} msgs in {:.2} s ({:.0} msgs/s, Redis's pace with evaltop subscribed)",
+        thousands(sent.messages),
+        sent.elapsed.as_secs_f64(),
+        sent.rate()
+    ));
+    report::line(format!(
+        "Redis dropped {dropped} subscribers for their output buffer; evaltop's subscriber had {} connection(s) \
+         during the flood, peak output buffer {:.1} MB, subscribed at the end: {}; evaltop's header: {}",
+        watched.connection_ids.len(),
+        watched.peak_output_bytes as f64 / (1 << 20) as f64,
+        if now_subscribed { "yes" } else { "no" },
+        header
+            .redis_blind
+            .as_deref()
+            .unwrap_or("no blind window shown"),
+    ));
+    report::line(format!(
+        "evaltop ends with {} of {} evaluations ({:.1} %); RSS {} MB before, peak {} MB, {} MB after{}",
+        thousands(shown),
+        thousands(lives),
+        100.0 * shown as f64 / lives as f64,
+        rss_before >> 10,
+        peak >> 10,
+        rss >> 10,
+        header.rejected_warning(),
+    ));
+    Ok(())
+}
+
+/// Reads CLIENT LIST every `WATCH_EVERY` until `stop`.
+async fn watch(
+    mut conn: redis::aio::MultiplexedConnection,
+    stop: Arc<AtomicBool>,
+) -> Result<Watched> {
+    let mut watched = Watched::default();
+    while !stop.load(Ordering::Relaxed) {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await?;
+        for subscriber in crate::redis_server::subscribers(&list) {
+            if subscriber.patterns == 2 {
+                watched.connection_ids.insert(subscriber.id);
+                watched.peak_output_bytes = watched.peak_output_bytes.max(subscriber.output_bytes);
+            }
+        }
+        tokio::time::sleep(WATCH_EVERY).await;
+    }
+    Ok(watched)
+}
