@@ -18,9 +18,23 @@ const HEIGHT: u16 = 60;
 /// How long evaltop may take to connect and read both sources.
 const SYNC_WITHIN: Duration = Duration::from_secs(60);
 
+/// Fields drop in order: the screen (and with it evaltop) before its
+/// files, so that nothing writes them after they are removed.
 pub struct Tui {
     pub screen: Screen,
-    files: PathBuf,
+    _files: Files,
+}
+
+/// evaltop's log and audit files, removed on drop.
+struct Files(PathBuf);
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        for ext in ["log", "audit"] {
+            // Best effort: the files are the driver's own, and may not exist.
+            let _ = std::fs::remove_file(format!("{}.{ext}", self.0.display()));
+        }
+    }
 }
 
 impl Tui {
@@ -37,7 +51,10 @@ impl Tui {
             command.push_str(&format!(" --executor {executor}"));
         }
         let screen = Screen::start("evaltop", &command, WIDTH, HEIGHT)?;
-        let mut tui = Tui { screen, files };
+        let mut tui = Tui {
+            screen,
+            _files: Files(files),
+        };
         tui.screen.wait_until(
             "evaltop connected to Docker and Redis and read both",
             SYNC_WITHIN,
@@ -92,15 +109,6 @@ impl Tui {
             },
         )?;
         Ok(Header::of(&text))
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        for ext in ["log", "audit"] {
-            // Best effort: the files are the driver's own, and may not exist.
-            let _ = std::fs::remove_file(format!("{}.{ext}", self.files.display()));
-        }
     }
 }
 

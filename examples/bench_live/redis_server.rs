@@ -105,17 +105,33 @@ impl RedisServer {
             .wrap_err_with(|| format!("cannot connect to {}", self.url()))
     }
 
-    /// How many clients Redis has dropped for passing an output buffer
-    /// limit since it started, from its log.
-    pub async fn buffer_disconnections(&self) -> Result<u64> {
+    /// The clients Redis has dropped for passing an output buffer limit
+    /// since it started, from its log: how many patterns each had
+    /// subscribed to (evaltop has 2, `redis-cli psubscribe` 1).
+    pub async fn dropped_clients(&self) -> Result<Vec<u32>> {
         let log = tokio::fs::read_to_string(&self.log)
             .await
             .wrap_err_with(|| format!("cannot read {}", self.log.display()))?;
-        let dropped = log
+        Ok(log
             .lines()
             .filter(|line| line.contains("overcoming of output buffer limits"))
-            .count();
-        Ok(dropped as u64)
+            .map(|line| {
+                line.split_whitespace()
+                    .find_map(|pair| pair.strip_prefix("psub="))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect())
+    }
+
+    /// How many subscribers of `patterns` patterns Redis has dropped.
+    pub async fn dropped(&self, patterns: u32) -> Result<usize> {
+        Ok(self
+            .dropped_clients()
+            .await?
+            .into_iter()
+            .filter(|p| *p == patterns)
+            .count())
     }
 
     /// The clients subscribed to patterns, from CLIENT LIST.

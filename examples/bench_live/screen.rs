@@ -126,6 +126,12 @@ impl Screen {
         self.ask(&command)
     }
 
+    /// Types `key` (a tmux key name such as Home).
+    pub fn key(&mut self, key: &str) -> Result<()> {
+        let command = format!("send-keys -t {} {key}", self.session);
+        self.ask(&command).map(drop)
+    }
+
     /// Whether the program has exited (its pane stays, dead).
     pub fn exited(&mut self) -> bool {
         let command = format!("display-message -p -t {} '#{{pane_dead}}'", self.session);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 
-use super::Context;
+use super::{Context, EVALTOP_PATTERNS, TRIVIAL_PATTERNS};
 use crate::cleanup;
 use crate::evaltop::Header;
 use crate::procfs;
@@ -114,7 +114,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let executor = ctx.executor("cpu");
     let mut tui = ctx.tui(&redis.url(), &[&executor])?;
     let trivial = TrivialSubscriber::start(redis.port())?;
-    wait_subscribed(&redis, &[1, 2]).await?;
+    wait_subscribed(&redis, &[TRIVIAL_PATTERNS, EVALTOP_PATTERNS]).await?;
     let per_life = Lives::per_life(LOGS_PER_LIFE);
     let lives = plan.cpu_rate * plan.cpu_secs / per_life;
     let prepared = Prepared::from(
@@ -127,7 +127,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
         thousands(prepared.len()),
         prepared.bytes.len() >> 20
     ));
-    let dropped_before = redis.buffer_disconnections().await?;
+    let dropped_before = (
+        redis.dropped(EVALTOP_PATTERNS).await?,
+        redis.dropped(TRIVIAL_PATTERNS).await?,
+    );
     let (evaltop_cpu0, trivial_cpu0) = (procfs::cpu(tui.pid())?, procfs::cpu(trivial.pid())?);
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
@@ -156,7 +159,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
         procfs::cpu(trivial.pid())? - trivial_cpu0,
     );
     let header = tui.header()?;
-    let dropped = redis.buffer_disconnections().await? - dropped_before;
+    let dropped = (
+        redis.dropped(EVALTOP_PATTERNS).await? - dropped_before.0,
+        redis.dropped(TRIVIAL_PATTERNS).await? - dropped_before.1,
+    );
     let per_message = |cpu: Duration| cpu.as_secs_f64() * 1e6 / sent.messages as f64;
     report::line(format!(
         "published {} msgs in {:.1} s ({:.0} msgs/s): evaltop {:.2} µs/msg ({:.1} CPU-s) vs redis-cli psubscribe {:.2} µs/msg ({:.1} CPU-s): ratio {}",
@@ -169,9 +175,9 @@ pub async fn run(ctx: &Context) -> Result<()> {
         trivial_cpu.as_secs_f64(),
         report::ratio(per_message(evaltop_cpu), per_message(trivial_cpu)),
     ));
-    if dropped > 0 {
+    if dropped.0 > 0 {
         report::note(
-            "(Redis dropped a subscriber: evaltop did not get every message, yet its CPU is divided by all)",
+            "(Redis dropped evaltop's subscriber: it did not get every message, yet its CPU is divided by all)",
         );
     }
     let lag_text = |lag: Option<(u64, f64)>| match lag {
@@ -194,9 +200,11 @@ pub async fn run(ctx: &Context) -> Result<()> {
     };
     report::line(format!(
         "evaltop's lag: at the flood's end {}; largest shown during it {}; {caught}; \
-         Redis dropped {dropped} subscribers for their output buffer; evaltop's CPU counted until caught up ({:.1} s from the start){}",
+         Redis dropped evaltop's subscriber {} times, the trivial one {} times; evaltop's CPU counted until caught up ({:.1} s from the start){}",
         lag_text(lag_at_end),
         lag_text(worst_lag),
+        dropped.0,
+        dropped.1,
         started.elapsed().as_secs_f64(),
         header.rejected_warning(),
     ));

@@ -144,6 +144,10 @@ async fn start_pool(
 
 impl Trials<'_> {
     async fn one(&mut self) -> Result<Sample> {
+        // The table keeps its selection in view as rows come in above it:
+        // selecting the first row keeps the top of the order on screen,
+        // where the trial's row, the newest, comes.
+        tokio::task::block_in_place(|| self.tui.screen.key("Home"))?;
         let eval_id = self.ids.next_id();
         let id = self
             .engine

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use color_eyre::eyre::Result;
 
-use super::Context;
 use super::cpu::wait_subscribed;
+use super::{Context, EVALTOP_PATTERNS};
 use crate::procfs;
 use crate::publisher;
 use crate::redis_server::{PUBSUB_LIMIT, RedisServer};
@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let redis = RedisServer::start()?;
     let executor = ctx.executor("flood");
     let mut tui = ctx.tui(&redis.url(), &[&executor])?;
-    wait_subscribed(&redis, &[2]).await?;
+    wait_subscribed(&redis, &[EVALTOP_PATTERNS]).await?;
     let prepared = Prepared::from(
         Lives::new(ctx.ids(lives as u32), &executor, lives, 0),
         u64::MAX,
@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         thousands(prepared.len()),
         prepared.bytes.len() >> 20
     ));
-    let dropped_before = redis.buffer_disconnections().await?;
+    let dropped_before = redis.dropped(EVALTOP_PATTERNS).await?;
     let rss_before = procfs::rss_kib(tui.pid())?;
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn(watch(redis.connection().await?, stop.clone()));
@@ -72,12 +72,12 @@ pub async fn run(ctx: &Context) -> Result<()> {
             tui.header()?
         }
     };
-    let dropped = redis.buffer_disconnections().await? - dropped_before;
+    let dropped = redis.dropped(EVALTOP_PATTERNS).await? - dropped_before;
     let now_subscribed = redis
         .pattern_subscribers()
         .await?
         .iter()
-        .any(|s| s.patterns == 2);
+        .any(|s| s.patterns == EVALTOP_PATTERNS);
     let peak = procfs::peak_rss_kib(tui.pid())?;
     let rss = procfs::rss_kib(tui.pid())?;
     let shown = header.evaluations.unwrap_or(0);
@@ -88,7 +88,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         sent.rate()
     ));
     report::line(format!(
-        "Redis dropped {dropped} subscribers for their output buffer; evaltop's subscriber had {} connection(s) \
+        "Redis dropped evaltop's subscriber {dropped} times for its output buffer; it had {} connection(s) \
          during the flood, peak output buffer {:.1} MB, subscribed at the end: {}; evaltop's header: {}",
         watched.connection_ids.len(),
         watched.peak_output_bytes as f64 / (1 << 20) as f64,
@@ -123,7 +123,7 @@ async fn watch(
             .query_async(&mut conn)
             .await?;
         for subscriber in crate::redis_server::subscribers(&list) {
-            if subscriber.patterns == 2 {
+            if subscriber.patterns == EVALTOP_PATTERNS {
                 watched.connection_ids.insert(subscriber.id);
                 watched.peak_output_bytes = watched.peak_output_bytes.max(subscriber.output_bytes);
             }

@@ -20,6 +20,12 @@ use crate::evaltop::Tui;
 use crate::payloads::Ids;
 use crate::support::docker::random_hex;
 
+/// evaltop subscribes to two patterns (`evaluation:*`, `storage:evaluation:*`):
+/// how its subscriber is told apart in CLIENT LIST and Redis's log.
+pub const EVALTOP_PATTERNS: u32 = 2;
+/// `redis-cli psubscribe 'evaluation:*'`'s one pattern.
+pub const TRIVIAL_PATTERNS: u32 = 1;
+
 /// The sizes and counts a run uses: the issue's, or small ones (`--quick`)
 /// to check that the driver works.
 #[derive(Clone, Debug)]
@@ -160,16 +166,16 @@ pub async fn populate(
 ) -> Result<()> {
     use crate::traffic::Lives;
     let rate = ctx.plan.populate_rate;
-    let dropped_before = redis.buffer_disconnections().await?;
+    let dropped_before = redis.dropped(EVALTOP_PATTERNS).await?;
     let messages = Lives::new(ctx.ids(lives as u32), executor, lives, 0);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     crate::publisher::steady(redis.port(), rate, messages, stop).await?;
     let within = populate_within(lives * Lives::per_life(0), rate);
     let waited = tokio::task::block_in_place(|| tui.wait_count(expect_total, within));
     if let Err(error) = waited {
-        let dropped = redis.buffer_disconnections().await? - dropped_before;
+        let dropped = redis.dropped(EVALTOP_PATTERNS).await? - dropped_before;
         color_eyre::eyre::bail!(
-            "{error}\n(Redis dropped {dropped} subscribers for their output buffer meanwhile)"
+            "{error}\n(Redis dropped evaltop's subscriber {dropped} times for its output buffer meanwhile)"
         );
     }
     Ok(())
