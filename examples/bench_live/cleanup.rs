@@ -6,6 +6,7 @@
 
 use std::process::Command;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Every container the driver makes carries this label, valued with the
 /// run's id; a run also removes what an interrupted earlier run left.
@@ -20,6 +21,9 @@ struct Registry {
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+/// Set once the interrupt's sweep has begun: what is started after it (the
+/// figures run on while it sweeps) is ended at once.
+static SWEEPING: AtomicBool = AtomicBool::new(false);
 
 fn with(f: impl FnOnce(&mut Registry)) {
     let mut guard = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
@@ -31,7 +35,16 @@ pub fn set_run(run: &str) {
 }
 
 pub fn pid(pid: u32) {
+    if SWEEPING.load(Ordering::SeqCst) {
+        kill(pid);
+        return;
+    }
     with(|r| r.pids.push(pid));
+}
+
+fn kill(pid: u32) {
+    // SAFETY: kill with a pid this process started and has not reaped.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
 }
 
 pub fn forget_pid(pid: u32) {
@@ -39,7 +52,18 @@ pub fn forget_pid(pid: u32) {
 }
 
 pub fn tmux(socket: &str) {
+    if SWEEPING.load(Ordering::SeqCst) {
+        end_tmux(socket);
+        return;
+    }
     with(|r| r.tmux_sockets.push(socket.to_string()));
+}
+
+fn end_tmux(socket: &str) {
+    // A server already gone is fine.
+    let _ = Command::new("tmux")
+        .args(["-L", socket, "kill-server"])
+        .output();
 }
 
 pub fn forget_tmux(socket: &str) {
@@ -85,20 +109,17 @@ pub fn remove_labelled(value: &str) -> usize {
 
 /// Undoes everything registered; for the interrupt path.
 pub fn sweep() {
+    SWEEPING.store(true, Ordering::SeqCst);
     let registry = REGISTRY
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take()
         .unwrap_or_default();
     for socket in &registry.tmux_sockets {
-        // A server already gone is fine.
-        let _ = Command::new("tmux")
-            .args(["-L", socket, "kill-server"])
-            .output();
+        end_tmux(socket);
     }
     for pid in &registry.pids {
-        // SAFETY: kill with a pid this process started and has not reaped.
-        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+        kill(*pid);
     }
     if !registry.run.is_empty() {
         remove_labelled(&registry.run);

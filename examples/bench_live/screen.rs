@@ -86,12 +86,21 @@ impl Screen {
             pid,
             socket_path,
         };
-        // The pane's output is not wanted on the control pipe, only the
-        // answers; then skip whatever the attach itself answered.
-        screen.ask("refresh-client -f no-output")?;
+        // Skip whatever the attach itself answered; then the pane's output
+        // is not wanted on the control pipe, only the answers. tmux may not
+        // count the client as attached at once: asked again.
         screen.send("display-message -p drv-ready")?;
         let deadline = Instant::now() + ANSWER_WITHIN;
         while !screen.answer(deadline)?.contains("drv-ready") {}
+        let mut quiet = screen.ask("refresh-client -f no-output");
+        for _ in 0..20 {
+            if quiet.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            quiet = screen.ask("refresh-client -f no-output");
+        }
+        quiet.wrap_err("tmux would not stop sending the pane's output to the control client")?;
         Ok(screen)
     }
 
@@ -110,7 +119,7 @@ impl Screen {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.answers.recv_timeout(left) {
             Ok(Ok(text)) => Ok(text),
-            Ok(Err(error)) => Err(eyre!("tmux refused a command: {error}")),
+            Ok(Err(error)) => Err(eyre!("tmux refused a command: {}", error.trim())),
             Err(_) => Err(eyre!("tmux did not answer within {ANSWER_WITHIN:?}")),
         }
     }
@@ -118,6 +127,7 @@ impl Screen {
     fn ask(&mut self, command: &str) -> Result<String> {
         self.send(command)?;
         self.answer(Instant::now() + ANSWER_WITHIN)
+            .wrap_err_with(|| format!("tmux {command}"))
     }
 
     /// The screen as text, one line per row.
