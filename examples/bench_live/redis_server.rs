@@ -19,6 +19,8 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 /// Redis's default: a pub/sub client past 32 MB, or past 8 MB for 60 s, is
 /// dropped. Stated so that the flood figure means the same everywhere.
 pub const PUBSUB_LIMIT: &str = "pubsub 32mb 8mb 60";
+/// No limit: every subscriber gets every message, however far behind.
+pub const PUBSUB_UNLIMITED: &str = "pubsub 0 0 0";
 
 pub struct RedisServer {
     port: u16,
@@ -30,6 +32,11 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Result<RedisServer> {
+        Self::start_with(PUBSUB_LIMIT)
+    }
+
+    /// With `pubsub_limit` as the pub/sub client-output-buffer-limit.
+    pub fn start_with(pubsub_limit: &str) -> Result<RedisServer> {
         for port in PORTS {
             // Free now; another process could take it before redis binds,
             // which the answer check below catches.
@@ -43,7 +50,7 @@ impl RedisServer {
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
                 .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-                .args(["--client-output-buffer-limit", PUBSUB_LIMIT])
+                .args(["--client-output-buffer-limit", pubsub_limit])
                 .arg("--logfile")
                 .arg(&log)
                 .stdin(Stdio::null())

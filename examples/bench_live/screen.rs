@@ -183,9 +183,31 @@ impl Drop for Screen {
         let _ = self.control.wait();
         // Ends the program too (SIGHUP): it restores its terminal and exits.
         let _ = tmux_run(&self.socket, &["kill-server"]);
+        wait_gone(self.pid);
         // tmux may leave the file of a server it was told to end.
         let _ = std::fs::remove_file(&self.socket_path);
         cleanup::forget_tmux(&self.socket);
+    }
+}
+
+/// Waits (a little) until `pid` has exited, so that what it writes as it
+/// goes is written before its files are removed.
+fn wait_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')?
+                    .1
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_string)
+            });
+        match state.as_deref() {
+            None | Some("Z" | "X") => return,
+            Some(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
     }
 }
 

@@ -43,7 +43,7 @@ struct Sample {
 /// What the trials share.
 struct Trials<'a> {
     engine: &'a Engine,
-    redis: &'a RedisServer,
+    redis: redis::aio::MultiplexedConnection,
     tui: &'a mut Tui,
     deaths: UnboundedReceiver<(String, Death)>,
     ids: Ids,
@@ -71,7 +71,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     ));
     let mut trials = Trials {
         engine,
-        redis: &redis,
+        redis: redis.connection().await?,
         tui: &mut tui,
         deaths: engine.deaths(),
         ids: ctx.ids(10_000),
@@ -154,7 +154,7 @@ impl Trials<'_> {
             .create(&eval_id, self.executor, "sleep 3600", true)
             .await?;
         let (channel, payload) = payloads::running(&eval_id, self.executor, &id, 30);
-        publish(self.redis, &channel, &payload).await?;
+        publish(&mut self.redis, &channel, &payload).await?;
         let screen = &mut self.tui.screen;
         tokio::task::block_in_place(|| {
             screen.wait_until(
@@ -182,7 +182,7 @@ impl Trials<'_> {
         }
         // As the executor would: the failure, then the container removed.
         let (channel, payload) = payloads::killed(&eval_id, self.executor, &payloads::now_iso());
-        publish(self.redis, &channel, &payload).await?;
+        publish(&mut self.redis, &channel, &payload).await?;
         self.engine.remove(&id).await?;
         Ok(Sample {
             screen_ms: since(at, seen),
@@ -203,11 +203,15 @@ impl Trials<'_> {
     }
 }
 
-async fn publish(redis: &RedisServer, channel: &str, payload: &str) -> Result<()> {
+async fn publish(
+    conn: &mut redis::aio::MultiplexedConnection,
+    channel: &str,
+    payload: &str,
+) -> Result<()> {
     let _: i64 = redis::cmd("PUBLISH")
         .arg(channel)
         .arg(payload)
-        .query_async(&mut redis.connection().await?)
+        .query_async(conn)
         .await
         .map_err(|e| eyre!("PUBLISH {channel}: {e}"))?;
     Ok(())

@@ -4,14 +4,12 @@
 //! INFO counter of it; the subscriber's id changing in CLIENT LIST), did evaltop show a blind window, how many
 //! evaluations does it end with, and its peak memory.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use color_eyre::eyre::Result;
 
 use super::cpu::wait_subscribed;
+use super::watch::Watcher;
 use super::{Context, EVALTOP_PATTERNS};
 use crate::procfs;
 use crate::publisher;
@@ -22,16 +20,6 @@ use crate::traffic::{Lives, Prepared};
 /// How long evaltop's count must stay still to call the flood absorbed.
 const QUIET: Duration = Duration::from_secs(5);
 const SETTLE_WITHIN: Duration = Duration::from_secs(240);
-/// How often CLIENT LIST is read during the flood.
-const WATCH_EVERY: Duration = Duration::from_millis(200);
-
-/// What CLIENT LIST showed of evaltop's subscriber (the client with two
-/// patterns) while watched.
-#[derive(Default)]
-struct Watched {
-    connection_ids: BTreeSet<u64>,
-    peak_output_bytes: u64,
-}
 
 pub async fn run(ctx: &Context) -> Result<()> {
     let lives = ctx.plan.flood_lives;
@@ -58,13 +46,11 @@ pub async fn run(ctx: &Context) -> Result<()> {
     ));
     let dropped_before = redis.dropped(EVALTOP_PATTERNS).await?;
     let rss_before = procfs::rss_kib(tui.pid())?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch(redis.connection().await?, stop.clone()));
+    let watcher = Watcher::start(&redis).await?;
     let sent = publisher::flood(redis.port(), &prepared).await?;
     drop(prepared);
     let settled = tokio::task::block_in_place(|| tui.wait_settled(QUIET, SETTLE_WITHIN));
-    stop.store(true, Ordering::Relaxed);
-    let watched = watcher.await??;
+    let watched = watcher.stop().await?;
     let header = match settled {
         Ok(header) => header,
         Err(error) => {
@@ -90,8 +76,8 @@ pub async fn run(ctx: &Context) -> Result<()> {
     report::line(format!(
         "Redis dropped evaltop's subscriber {dropped} times for its output buffer; it had {} connection(s) \
          during the flood, peak output buffer {:.1} MB, subscribed at the end: {}; evaltop's header: {}",
-        watched.connection_ids.len(),
-        watched.peak_output_bytes as f64 / (1 << 20) as f64,
+        watched.connections(EVALTOP_PATTERNS),
+        watched.peak_output_mb(EVALTOP_PATTERNS),
         if now_subscribed { "yes" } else { "no" },
         header
             .redis_blind
@@ -109,26 +95,4 @@ pub async fn run(ctx: &Context) -> Result<()> {
         header.rejected_warning(),
     ));
     Ok(())
-}
-
-/// Reads CLIENT LIST every `WATCH_EVERY` until `stop`.
-async fn watch(
-    mut conn: redis::aio::MultiplexedConnection,
-    stop: Arc<AtomicBool>,
-) -> Result<Watched> {
-    let mut watched = Watched::default();
-    while !stop.load(Ordering::Relaxed) {
-        let list: String = redis::cmd("CLIENT")
-            .arg("LIST")
-            .query_async(&mut conn)
-            .await?;
-        for subscriber in crate::redis_server::subscribers(&list) {
-            if subscriber.patterns == EVALTOP_PATTERNS {
-                watched.connection_ids.insert(subscriber.id);
-                watched.peak_output_bytes = watched.peak_output_bytes.max(subscriber.output_bytes);
-            }
-        }
-        tokio::time::sleep(WATCH_EVERY).await;
-    }
-    Ok(watched)
 }

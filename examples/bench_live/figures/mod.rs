@@ -8,6 +8,7 @@ pub mod die;
 pub mod flood;
 pub mod idle;
 pub mod rss;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
