@@ -89,6 +89,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         let traffic = PoolLogs::new(&pool, &executor);
         let (stop, publishing) = publisher::background(redis.port(), plan.traffic_rate, traffic);
         tokio::time::sleep(WARM_UP).await;
+        trials.without_event = 0;
         let mut samples = Vec::new();
         let mut failure = None;
         for _ in 0..plan.die_trials {
