@@ -84,8 +84,7 @@ pub fn sanitize(text: &str, max_line: usize) -> String {
 /// tab) and short enough that no line is cut: text that sanitising leaves
 /// unchanged (log lines end with a line break).
 fn is_plain(text: &str, max_line: usize) -> bool {
-    text.len() <= max_line.max(MIN_LINE)
-        && text.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n'))
+    text.len() <= max_line.max(MIN_LINE) && text.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n'))
 }
 
 fn sanitize_by_machine(text: &str, max_line: usize) -> String {
