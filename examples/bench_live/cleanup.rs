@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Every container the driver makes carries this label, valued with the
-/// run's id; a run also removes what an interrupted earlier run left.
+/// run's id: a run removes only its own, since another may be going.
 pub const LABEL: &str = "drv-bench";
 
 #[derive(Default)]
@@ -74,27 +74,32 @@ pub fn image(reference: &str) {
     with(|r| r.images.push(reference.to_string()));
 }
 
-/// Removes the containers labelled `LABEL=value` (`value` empty: any run of
-/// this driver); returns how many.
-pub fn remove_labelled(value: &str) -> usize {
-    let filter = if value.is_empty() {
-        format!("label={LABEL}")
-    } else {
-        format!("label={LABEL}={value}")
-    };
+/// The containers labelled `filter` (`LABEL` or `LABEL=run`).
+fn labelled(filter: &str) -> Vec<String> {
     let listed = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &filter])
+        .args(["ps", "-aq", "--filter", &format!("label={filter}")])
         .output();
-    let ids: Vec<String> = match listed {
+    match listed {
         Ok(out) => String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .map(str::to_string)
             .collect(),
         Err(error) => {
             eprintln!("cannot list containers labelled {filter}: {error}");
-            return 0;
+            Vec::new()
         }
-    };
+    }
+}
+
+/// How many containers other runs of this driver have now: going, or left
+/// by a run that was killed outright.
+pub fn others(run: &str) -> usize {
+    labelled(LABEL).len() - labelled(&format!("{LABEL}={run}")).len()
+}
+
+/// Removes this run's containers (labelled `LABEL=run`); returns how many.
+pub fn remove_labelled(run: &str) -> usize {
+    let ids = labelled(&format!("{LABEL}={run}"));
     for chunk in ids.chunks(100) {
         let result = Command::new("docker")
             .args(["rm", "-f", "-v"])

@@ -4,7 +4,8 @@
 //! figures. It starts its own redis-servers (ports 6540-6559), busybox
 //! containers (named `drv-...`, labelled `drv-bench=<run>`) and tmux
 //! servers (`drv-...`), drives evaltop's TUI in tmux, and removes all of it
-//! at the end, on failure or on Ctrl-C. It asserts nothing: it reports.
+//! at the end, on failure or on Ctrl-C (not on SIGKILL). Runs may overlap:
+//! each touches only its own. It asserts nothing: it reports.
 //!
 //! cargo build --release && cargo run --release --example bench_live -- \
 //!     [--evaltop PATH] [--only die,cpu,flood,rss,boot,idle] \
@@ -110,10 +111,12 @@ async fn run(args: Args) -> Result<usize> {
     cleanup::set_run(&ctx.run);
     cleanup::on_interrupt();
     print_preamble(&ctx, args.quick);
-    let leftovers = tokio::task::block_in_place(|| cleanup::remove_labelled(""));
-    if leftovers > 0 {
+    let others = tokio::task::block_in_place(|| cleanup::others(&ctx.run));
+    if others > 0 {
         report::note(format!(
-            "removed {leftovers} containers an interrupted earlier run left"
+            "{others} containers of other runs of this driver are on the engine (another run is going, or one was \
+             killed: then `docker rm -f $(docker ps -aq --filter label={})`)",
+            cleanup::LABEL
         ));
     }
     let mut figures = if args.only.is_empty() {
@@ -148,10 +151,11 @@ async fn run(args: Args) -> Result<usize> {
     if let Err(error) = ctx.remove_fleet().await {
         println!("  could not remove the fleet's containers: {error:#}");
     }
-    // The engine (and its image) goes with the context; a last sweep for
-    // any container a failed figure left.
+    // A failed figure may have left containers: removed before the engine,
+    // and the image with it, goes with the context.
+    let run = ctx.run.clone();
+    tokio::task::block_in_place(|| cleanup::remove_labelled(&run));
     drop(ctx);
-    tokio::task::block_in_place(|| cleanup::remove_labelled(""));
     println!("\nload average at the end: {}", procfs::loadavg());
     Ok(failed)
 }

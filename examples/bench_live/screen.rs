@@ -120,7 +120,16 @@ impl Screen {
         match self.answers.recv_timeout(left) {
             Ok(Ok(text)) => Ok(text),
             Ok(Err(error)) => Err(eyre!("tmux refused a command: {}", error.trim())),
-            Err(_) => Err(eyre!("tmux did not answer within {ANSWER_WITHIN:?}")),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(eyre!("tmux did not answer within {ANSWER_WITHIN:?}"))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = self.control.try_wait().ok().flatten();
+                Err(eyre!(
+                    "the tmux control client has exited ({})",
+                    status.map_or("still running".to_string(), |s| s.to_string())
+                ))
+            }
         }
     }
 
@@ -230,12 +239,21 @@ fn tmux_run(socket: &str, args: &[&str]) -> Result<String> {
 /// Collects each command's answer, between `%begin` and `%end` (or
 /// `%error`); notifications outside those are dropped.
 fn read_answers(
-    stdout: BufReader<std::process::ChildStdout>,
+    mut stdout: BufReader<std::process::ChildStdout>,
     tx: mpsc::Sender<Result<String, String>>,
 ) {
     let mut block: Option<String> = None;
-    for line in stdout.lines() {
-        let Ok(line) = line else { return };
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        match stdout.read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        // Not `lines()`: a notification of the pane's output may cut a
+        // UTF-8 character in two, which is no reason to stop reading.
+        let line = String::from_utf8_lossy(&bytes);
+        let line = line.trim_end_matches(['\n', '\r']);
         match &mut block {
             None if line.starts_with("%begin ") => block = Some(String::new()),
             None => {}
@@ -252,7 +270,7 @@ fn read_answers(
                 block = None;
             }
             Some(text) => {
-                text.push_str(&line);
+                text.push_str(line);
                 text.push('\n');
             }
         }
