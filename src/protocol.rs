@@ -4,7 +4,9 @@
 //! JSON, no `eval_id`, a field of an impossible type): those are rejected
 //! with a reason that names the field, and counted.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use json::Json;
 
 use crate::model::merge::parse_secs;
 use crate::model::{
@@ -59,12 +61,12 @@ pub fn decode(names: &Names, channel: &str, payload: &[u8]) -> Option<Observatio
             reason,
         }))
     };
-    let object = match serde_json::from_slice::<Value>(payload) {
-        Ok(Value::Object(object)) => object,
+    let object = match Json::parse(payload) {
+        Ok(Json::Object(object)) => object,
         Ok(other) => {
             return reject(format!(
                 "payload is JSON {}, not an object",
-                type_name(&other)
+                other.type_name()
             ));
         }
         Err(error) => return reject(format!("payload is not JSON: {error}")),
@@ -180,37 +182,33 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// Typed, tolerant access to a payload's fields. Missing and null are the
 /// same; a field of a type that cannot be read is an error naming it.
-struct Fields<'a>(&'a Map<String, Value>);
+struct Fields<'p, 'a>(&'p [(Cow<'a, str>, Json<'a>)]);
 
-impl Fields<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+impl<'a> Fields<'_, 'a> {
+    /// The field's value; of a name given twice, the last (as a JSON
+    /// object's reader keeps it).
+    fn get(&self, name: &str) -> Option<&Json<'a>> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value)
+            .filter(|value| !matches!(value, Json::Null))
     }
 
-    fn wrong(name: &str, expected: &str, value: &Value) -> String {
+    fn wrong(name: &str, expected: &str, value: &Json) -> String {
         format!(
             "field `{name}`: expected {expected}, got {}",
-            type_name(value)
+            value.type_name()
         )
     }
 
     fn eval_id(&self) -> Result<String, String> {
         match self.get("eval_id") {
             None => Err("no `eval_id`".to_string()),
-            Some(Value::String(id)) => {
+            Some(Json::String(id)) => {
                 let id = clean_id(id);
                 if id.is_empty() {
                     return Err("field `eval_id` is empty".to_string());
@@ -224,10 +222,10 @@ impl Fields<'_> {
     fn string(&self, name: &str) -> Result<Option<String>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Json::String(s)) => Ok(Some(s.to_string())),
             // Numbers and booleans are written as text by some services.
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
+            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
             Some(other) => Err(Self::wrong(name, "string", other)),
         }
     }
@@ -235,13 +233,13 @@ impl Fields<'_> {
     fn integer(&self, name: &str) -> Result<Option<i64>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
+            Some(Json::Number(n)) => n
                 .as_i64()
                 .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
                 .map(Some)
                 .ok_or_else(|| format!("field `{name}`: {n} is not a whole number")),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => {
+            Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Json::String(s)) => {
                 s.trim().parse::<i64>().map(Some).map_err(|_| {
                     format!("field `{name}`: {:?} is not a whole number", clean_line(s))
                 })
@@ -253,11 +251,11 @@ impl Fields<'_> {
     fn seconds(&self, name: &str) -> Result<Option<u32>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => parse_secs(&n.to_string())
+            Some(Json::Number(n)) => parse_secs(&n.to_string())
                 .map(Some)
                 .ok_or_else(|| format!("field `{name}`: {n} is not a number of seconds")),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => parse_secs(s).map(Some).ok_or_else(|| {
+            Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Json::String(s)) => parse_secs(s).map(Some).ok_or_else(|| {
                 format!(
                     "field `{name}`: {:?} is not a number of seconds",
                     clean_line(s)
@@ -270,8 +268,8 @@ impl Fields<'_> {
     fn boolean(&self, name: &str) -> Result<Option<bool>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            Some(Json::Bool(b)) => Ok(Some(*b)),
+            Some(Json::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Ok(Some(true)),
                 "false" | "0" | "no" | "" => Ok(Some(false)),
                 _ => Err(format!(
@@ -279,7 +277,7 @@ impl Fields<'_> {
                     clean_line(s)
                 )),
             },
-            Some(Value::Number(n)) => Ok(Some(n.as_f64() != Some(0.0))),
+            Some(Json::Number(n)) => Ok(Some(n.as_f64() != Some(0.0))),
             Some(other) => Err(Self::wrong(name, "boolean", other)),
         }
     }
@@ -287,19 +285,20 @@ impl Fields<'_> {
     /// A time field; an unparseable time is unknown, not an error.
     fn time(&self, name: &str) -> Option<Ts> {
         match self.get(name)? {
-            Value::String(s) => Ts::parse(s),
+            Json::String(s) => Ts::parse(s),
             _ => None,
         }
     }
 
-    fn object(&self, name: &str) -> Result<Option<Fields<'_>>, String> {
+    fn object(&self, name: &str) -> Result<Option<Fields<'_, 'a>>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(Fields(map))),
+            Some(Json::Object(map)) => Ok(Some(Fields(map))),
             Some(other) => Err(Self::wrong(name, "object", other)),
         }
     }
 }
 
+mod json;
 #[cfg(test)]
 mod tests;

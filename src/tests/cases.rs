@@ -44,7 +44,7 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![any::<Vec<u8>>(), text().prop_map(String::into_bytes),]
 }
 
-fn json_value() -> impl Strategy<Value = Value> {
+pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),

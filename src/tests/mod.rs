@@ -1,7 +1,7 @@
 //! The crate's own cross-module tests: properties over every entry point
 //! and every screen.
 
-mod cases;
+pub(crate) mod cases;
 mod properties;
 
 use proptest::prelude::ProptestConfig;
