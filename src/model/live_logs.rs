@@ -10,9 +10,9 @@
 //! Content arrives already sanitised (`protocol::decode`); it is stored as
 //! it came. Heartbeats are counted, not stored: they hold no output.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-use super::observation::EvalId;
+use super::observation::{EvalId, IdMap};
 use super::time::Ts;
 
 /// Bytes kept per evaluation, by default.
@@ -118,7 +118,7 @@ impl LiveLog {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveLogs {
     limits: LiveLogLimits,
-    logs: HashMap<EvalId, LiveLog>,
+    logs: IdMap<LiveLog>,
     /// Arrival order of every chunk (seq, eval): the oldest is evicted
     /// first when the total bound is passed. Entries of chunks already
     /// evicted by their evaluation's bound are skipped, and compacted away

@@ -13,6 +13,12 @@ use super::time::Ts;
 /// records all name the same ids.
 pub type EvalId = Arc<str>;
 
+/// A map keyed by evaluation id. Every observation looks its evaluation up
+/// (twice, with the table's refresh); foldhash is several times faster
+/// than the default SipHash on ids of this length, and is seeded per map,
+/// so ids chosen to collide are no cheaper to find than by chance.
+pub type IdMap<V> = std::collections::HashMap<EvalId, V, foldhash::fast::RandomState>;
+
 /// Docker's short form of a container id: its first 12 characters. The id
 /// may come from a payload rather than from Docker, so it is cut on a
 /// character, never a byte.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::changes::Changes;
 use super::live_logs::LiveLogs;
-use super::observation::{EngineName, EvalId, Rejection, Source};
+use super::observation::{EngineName, EvalId, IdMap, Rejection, Source};
 use super::record::EvalRecord;
 use super::time::Ts;
 
@@ -208,7 +208,7 @@ pub struct State {
     /// Boxed, so that the map's buckets are 24 bytes rather than 608: a
     /// map just past doubling holds twice the buckets it needs, and a
     /// resize moves every bucket while the loop waits.
-    pub evals: HashMap<EvalId, Box<EvalRecord>>,
+    pub evals: IdMap<Box<EvalRecord>>,
     /// Each container engine's health, in the order they were configured
     /// (or first heard of): each engine is a source of its own.
     pub engines: Vec<(EngineName, SourceHealth)>,

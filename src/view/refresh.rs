@@ -11,12 +11,12 @@
 //! order or filter that moves with the clock alone.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use super::counts::Tally;
 use super::{Row, TableView, shown_status, sort};
 use crate::model::health::worst;
-use crate::model::{Changes, EvalId, EvalRecord, HealthContext, State, Ts, assess_until};
+use crate::model::{Changes, EvalId, EvalRecord, HealthContext, IdMap, State, Ts, assess_until};
 
 /// Up to this many rows to take out or put in, one at a time; more, in one
 /// pass over all rows.
@@ -30,7 +30,7 @@ fn same_place(a: &Row, b: &Row) -> bool {
 /// What the last refresh found for the evaluations, between refreshes.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Tracked {
-    entries: HashMap<EvalId, Entry>,
+    entries: IdMap<Entry>,
     /// When an evaluation's flags turn with the clock, soonest first. An
     /// evaluation has at most one live item here (`Entry::queued`); others
     /// are stale and skipped when they come up.
@@ -95,7 +95,7 @@ impl TableView {
         self.counts = Default::default();
         self.quick_counts = Default::default();
         self.tracked = Tracked {
-            entries: HashMap::with_capacity(state.evals.len()),
+            entries: IdMap::with_capacity_and_hasher(state.evals.len(), Default::default()),
             due: BinaryHeap::new(),
             basis: Some(Basis::of(state)),
         };
