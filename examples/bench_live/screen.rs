@@ -76,7 +76,9 @@ impl Screen {
         let commands = control.stdin.take().expect("piped");
         let stdout = control.stdout.take().expect("piped");
         let (tx, answers) = mpsc::channel();
-        std::thread::spawn(move || read_answers(BufReader::new(stdout), tx));
+        let trace = std::env::var_os("DRV_TMUX_TRACE")
+            .map(|dir| std::path::Path::new(&dir).join(format!("{socket}.trace")));
+        std::thread::spawn(move || read_answers(BufReader::new(stdout), tx, trace));
         let mut screen = Screen {
             socket,
             session,
@@ -237,11 +239,13 @@ fn tmux_run(socket: &str, args: &[&str]) -> Result<String> {
 }
 
 /// Collects each command's answer, between `%begin` and `%end` (or
-/// `%error`); notifications outside those are dropped.
+/// `%error`); notifications and other blocks are dropped.
 fn read_answers(
     mut stdout: BufReader<std::process::ChildStdout>,
     tx: mpsc::Sender<Result<String, String>>,
+    trace: Option<std::path::PathBuf>,
 ) {
+    let mut trace = trace.and_then(|path| std::fs::File::create(path).ok());
     let mut block: Option<String> = None;
     let mut bytes = Vec::new();
     loop {
@@ -250,12 +254,21 @@ fn read_answers(
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        if let Some(file) = &mut trace {
+            // A debugging aid only: a failed write is not worth stopping for.
+            let _ = file.write_all(&bytes);
+        }
         // Not `lines()`: a notification of the pane's output may cut a
         // UTF-8 character in two, which is no reason to stop reading.
         let line = String::from_utf8_lossy(&bytes);
         let line = line.trim_end_matches(['\n', '\r']);
         match &mut block {
-            None if line.starts_with("%begin ") => block = Some(String::new()),
+            // Only answers to this client's commands (flags 1): tmux also
+            // wraps the attach in a block of its own, which may come after
+            // the first answers.
+            None if line.starts_with("%begin ") && line.ends_with(" 1") => {
+                block = Some(String::new())
+            }
             None => {}
             Some(text) if line.starts_with("%end ") => {
                 if tx.send(Ok(std::mem::take(text))).is_err() {
