@@ -667,3 +667,48 @@ async fn a_slow_reader_is_told_how_far_behind_it_is() {
     assert!(oldest_ms > 0, "{oldest_ms}");
     watch.expect("caught up", |o| lag(o) == Some((0, 0))).await;
 }
+
+/// A reader so far behind that evaltop's queue is full: the source lets go
+/// of the subscription rather than let the redis client buffer without
+/// bound, hands on everything it had read, says why it went down, and
+/// subscribes and reads the keys again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_past_the_queue_is_a_blind_window_then_a_resync() {
+    const PUBLISHED: usize = 110_000;
+    let server = RedisServer::start();
+    let mut watch = Watch::start_with_room(server.url(), NEVER, 8);
+    watch.synced().await;
+    let mut conn = server.connection().await;
+    for chunk in 0..PUBLISHED / 10_000 {
+        let mut pipe = redis::pipe();
+        for i in 0..10_000 {
+            let id = eval_id(&format!("{chunk}-{i}"));
+            pipe.cmd("PUBLISH")
+                .arg("evaluation:queued")
+                .arg(format!(r#"{{"eval_id":"{id}"}}"#))
+                .ignore();
+        }
+        let () = pipe.query_async(&mut conn).await.expect("PUBLISH 10,000");
+    }
+    // Not reading meanwhile: the source's queue of 100,000 fills.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut delivered = 0usize;
+    let reason = loop {
+        match watch.next().await {
+            Observation::RedisStatus { .. } => delivered += 1,
+            down if is_down(&down) => break down_reason(down),
+            _ => {}
+        }
+    };
+    assert!(
+        reason.contains("fell") && reason.contains("behind"),
+        "{reason}"
+    );
+    // What it had read before letting go was handed on, not dropped.
+    assert!(delivered >= 100_000, "{delivered} delivered");
+    assert!(
+        delivered < PUBLISHED,
+        "{delivered}: what came after the queue filled goes with the subscription"
+    );
+    watch.synced().await;
+}
