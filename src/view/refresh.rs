@@ -48,10 +48,9 @@ struct Basis {
 
 impl Basis {
     fn of(state: &State) -> Self {
-        let mut health = HealthContext::of(state, Ts(0));
-        health.now = Ts(0);
         Basis {
-            health,
+            // At a fixed `now`, so that only the sources and settings count.
+            health: HealthContext::of(state, Ts(0)),
             executors: state.settings.executors.clone(),
         }
     }
