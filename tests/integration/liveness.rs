@@ -285,6 +285,16 @@ async fn a_frozen_docker_proxy_is_not_answering_and_the_death_is_caught_up() {
     evaltop
         .pump_until("Docker synced again", WITHIN, |s| s.engines_synced())
         .await;
+    // The list after the thaw shows the container exited before the die
+    // event replayed from the checkpoint brings its exit code: for those
+    // milliseconds the flag says only "ended".
+    evaltop
+        .pump_until("the lost completion with its exit code", WITHIN, |s| {
+            flags_of(s, &eval_id)
+                .iter()
+                .any(|f| f.kind() == FlagKind::LostCompletion && f.reason().contains("exited 137"))
+        })
+        .await;
     let flag = evaltop
         .wait_flag(&eval_id, FlagKind::LostCompletion, WITHIN)
         .await;
