@@ -22,6 +22,13 @@ use evaltop::record::{
     Header, RecordError, RecordHandle, RecordedSources, Recorder, Recording, tee, write_events,
 };
 
+/// glibc's malloc makes the thread that frees (the loop) wait on the lock
+/// of the arena the Redis reader allocated from: under a flood that and
+/// malloc itself took a fifth of evaltop's CPU (BENCHMARKS.md section 8).
+/// mimalloc frees into per-thread pages without a shared lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     install_error_reports();
     let cli = match Cli::try_parse() {

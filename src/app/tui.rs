@@ -28,6 +28,11 @@ const DRAIN_BATCH: usize = 20_000;
 /// never more than a fifth of the time.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(25);
 const REFRESH_SHARE: u32 = 4;
+/// Frames drawn for what arrives are this far apart at least: a flood of
+/// small batches would otherwise draw a frame per batch, thousands a
+/// second, and the terminal cannot show more than a hundred or so anyway.
+/// A death waits at most this long for its frame.
+const FRAME_INTERVAL: Duration = Duration::from_millis(8);
 
 /// Restores the terminal however the loop ends (errors included; panics
 /// are covered by ratatui's panic hook).
@@ -77,13 +82,16 @@ pub async fn run(
     let mut last_refresh = Instant::now() - MIN_REFRESH_INTERVAL;
     let mut refresh_every = MIN_REFRESH_INTERVAL;
     let mut redraw = true;
+    let mut last_draw = Instant::now() - FRAME_INTERVAL;
     loop {
         let now = feed.now();
         console.set_replay(feed.status());
         // Draw first: the cells read the records, so a container's death
         // shows at once; the refresh (flags, order) follows.
-        if redraw {
+        if redraw && last_draw.elapsed() >= FRAME_INTERVAL {
             draw(&mut terminal, &mut console, now)?;
+            last_draw = Instant::now();
+            redraw = false;
         }
         if console.needs_refresh() && last_refresh.elapsed() >= refresh_every {
             let started = Instant::now();
@@ -91,8 +99,11 @@ pub async fn run(
             last_refresh = Instant::now();
             refresh_every = MIN_REFRESH_INTERVAL.max((last_refresh - started) * REFRESH_SHARE);
             draw(&mut terminal, &mut console, now)?;
+            last_draw = Instant::now();
+            redraw = false;
         }
         let refresh_at = last_refresh + refresh_every;
+        let draw_at = last_draw + FRAME_INTERVAL;
         let input = tokio::select! {
             received = feed.next() => {
                 let Some(first) = received else { break };
@@ -126,6 +137,7 @@ pub async fn run(
                 Some(Input::Tick)
             }
             _ = tokio::time::sleep_until(refresh_at), if console.needs_refresh() => None,
+            _ = tokio::time::sleep_until(draw_at), if redraw => None,
             _ = terminate.recv() => break,
         };
         // Something happened (or the refresh came due): the next turn
