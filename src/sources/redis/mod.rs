@@ -5,8 +5,10 @@
 
 mod batches;
 pub(crate) mod keys;
+mod resp;
 mod running_value;
 mod session;
+mod subscriber;
 
 use std::time::Duration;
 
@@ -63,12 +65,12 @@ pub enum RedisError {
          server dropped a slow subscriber): messages until the reconnect are lost"
     )]
     StreamClosed { url: String },
-    #[error(
-        "evaltop fell {waiting} messages behind Redis at {url}: it let go of the \
-         subscription rather than hold more, and re-reads the keys; messages until \
-         the reconnect are lost"
-    )]
-    FellBehind { url: String, waiting: usize },
+    #[error("Redis at {url} refused {what}: {reply}")]
+    Refused {
+        url: String,
+        what: String,
+        reply: String,
+    },
     #[error("cannot read {what} from Redis: {}", describe(.source))]
     Read {
         what: String,
@@ -96,7 +98,7 @@ impl RedisError {
             RedisError::At { source, .. } => source.is_no_answer(),
             RedisError::InvalidUrl { .. }
             | RedisError::StreamClosed { .. }
-            | RedisError::FellBehind { .. }
+            | RedisError::Refused { .. }
             | RedisError::Protocol(_) => false,
         }
     }

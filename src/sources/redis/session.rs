@@ -6,14 +6,14 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
-use redis::aio::{MultiplexedConnection, PubSubSink};
-use redis::{AsyncConnectionConfig, Client, Msg};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::keys::{glob_escape, read_keys_reporting};
+use super::subscriber::{Failure, Pinger, Subscriber};
 use super::{RedisConfig, RedisError, send};
-use crate::model::{Lag, Observation, RedisSnapshot, Rejection, Source};
+use crate::model::{Lag, Observation, RedisSnapshot, Rejection, Source, Ts};
 use crate::names::Names;
 use crate::protocol;
 use crate::sources::liveness::{Liveness, Verdict};
@@ -27,39 +27,42 @@ const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 /// A resync shorter than this would keep Redis busy re-reading keys.
 const MIN_RESYNC: Duration = Duration::from_millis(100);
 /// Messages read from pub/sub and not yet handed to the app, at most: a
-/// queue evaltop owns, so that how far behind it is can be measured. The
-/// redis client buffers what the stream has not taken without bound, so
-/// the stream is always read; a message that finds the queue full ends
-/// the session: a blind window and a resync, not a silent loss, and memory
-/// stays bounded.
+/// queue evaltop owns, so that how far behind it is can be measured. Past
+/// it the subscriber stops reading: Redis holds what follows, and drops
+/// the subscriber if that passes its client-output-buffer-limit (a blind
+/// window, then a resync). Memory stays bounded either way.
 const QUEUE_CAP: usize = 100_000;
-/// Messages read, or handed on, per turn of the loop at most: enough to
-/// spare the loop's overhead per message, few enough that the probes and
-/// key reads beside it still get their turn.
+/// Messages handed on per turn of the loop at most: enough to spare the
+/// loop's overhead per message, few enough that the probes and key reads
+/// beside it still get their turn.
 const BATCH: usize = 512;
 
 type KeyReadResult = (RedisSnapshot, Vec<Rejection>);
 type KeyRead = Pin<Box<dyn Future<Output = Result<KeyReadResult, RedisError>> + Send>>;
+
+/// Which connection failed a probe.
+enum ProbeFailure {
+    PubSub(std::io::Error),
+    Keys(redis::RedisError),
+}
 
 /// PING on both connections: a subscriber whose connection died silently
 /// (no FIN, a stuck proxy, a frozen server) sees no error and no message,
 /// and a key connection may hang the same way.
 fn probes(
     period: Duration,
-    pubsub: &PubSubSink,
+    pinger: &Pinger,
     conn: &MultiplexedConnection,
-) -> Liveness<redis::RedisError> {
-    let (pubsub, conn) = (pubsub.clone(), conn.clone());
+) -> Liveness<ProbeFailure> {
+    let (pinger, conn) = (pinger.clone(), conn.clone());
     Liveness::new(period, move || {
-        let (mut pubsub, mut conn) = (pubsub.clone(), conn.clone());
+        let (pinger, mut conn) = (pinger.clone(), conn.clone());
         async move {
             let ping = redis::cmd("PING");
-            let (on_pubsub, on_keys) = tokio::join!(
-                pubsub.ping::<redis::Value>(),
-                ping.query_async::<redis::Value>(&mut conn)
-            );
-            on_pubsub?;
-            on_keys?;
+            let (on_pubsub, on_keys) =
+                tokio::join!(pinger.ping(), ping.query_async::<redis::Value>(&mut conn));
+            on_pubsub.map_err(ProbeFailure::PubSub)?;
+            on_keys.map_err(ProbeFailure::Keys)?;
             Ok(())
         }
     })
@@ -97,7 +100,7 @@ impl Session<'_> {
     async fn watch(&self, up_since: &mut Option<Instant>) -> Step<std::convert::Infallible> {
         // Both connections at once: the subscription still comes before
         // the first read of the keys, which starts only once both are up.
-        let ((pubsub, mut messages), conn) =
+        let ((mut subscriber, pinger), conn) =
             futures::try_join!(self.subscribe(), self.key_connection())?;
         let version = self
             .within("INFO server", server_version(&mut conn.clone()))
@@ -113,7 +116,7 @@ impl Session<'_> {
         *up_since = Some(Instant::now());
         tracing::info!(url = self.url, "redis source subscribed");
 
-        let mut liveness = probes(self.config.liveness, &pubsub, &conn);
+        let mut liveness = probes(self.config.liveness, &pinger, &conn);
         let period = self.config.resync.max(MIN_RESYNC);
         let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
         // After a slow read, do not fire a burst of catch-up reads.
@@ -123,33 +126,36 @@ impl Session<'_> {
         // The first read says how far it has come: until it is applied,
         // the header shows it rather than a bare "syncing".
         let mut reading = Some(self.read(&conn, true));
-        let mut queue: VecDeque<(Instant, Msg)> = VecDeque::new();
+        let mut queue: VecDeque<Received> = VecDeque::new();
         let mut lagged = false;
-        // When the pub/sub connection last delivered a message: proof that
-        // the server is alive, even while a probe's answer waits behind
-        // the messages.
-        let mut last_read: Option<Instant> = None;
+        // When the pub/sub connection last delivered a message, or the
+        // queue was last too full to read it: proof that the server is
+        // alive, or that the answer to a probe waits behind messages not
+        // read yet.
+        let mut excused_at: Option<Instant> = None;
         let end = loop {
+            // Held back while the queue is full, however long this turn
+            // waits: noted when it ends, so that the next verdict knows.
+            let held_back = queue.len() >= QUEUE_CAP;
             let step: Step<()> = tokio::select! {
-                message = messages.next() => match message {
-                    Some(_) if queue.len() >= QUEUE_CAP => Err(self.failed(RedisError::FellBehind {
-                        url: self.url.to_string(),
-                        waiting: queue.len(),
-                    })),
-                    Some(message) => {
-                        let read_at = Instant::now();
-                        last_read = Some(read_at);
-                        queue.push_back((read_at, message));
-                        self.read_ready(&mut messages, &mut queue, read_at)
+                read = subscriber.read(), if queue.len() < QUEUE_CAP => match read {
+                    Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                    Ok(_) => {
+                        excused_at = Some(Instant::now());
+                        self.take_messages(&mut subscriber, &mut queue)
+                            .map(|()| self.hand_on_ready(&mut queue))
                     }
-                    None => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                    // A reset is how a server that dropped a slow
+                    // subscriber with output unsent often closes.
+                    Err(error) => {
+                        tracing::debug!(%error, "pub/sub connection lost");
+                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
+                    }
                 },
                 permit = self.sink.reserve(), if !queue.is_empty() => match permit {
                     Ok(permit) => {
-                        if let Some((_, message)) = queue.pop_front()
-                            && let Some(observation) = self.decode(&message)
-                        {
-                            permit.send(Received::now(observation));
+                        if let Some(received) = queue.pop_front() {
+                            permit.send(received);
                         }
                         self.hand_on_ready(&mut queue);
                         Ok(())
@@ -164,18 +170,25 @@ impl Session<'_> {
                         self.probed(probed_at, report.then(|| lag.unwrap_or_default())).await
                     }
                     // The answer waits behind the messages Redis is still
-                    // sending: it is busy, not frozen.
-                    Verdict::NoAnswer(after) if last_read.is_some_and(|at| at.elapsed() < after) => {
+                    // sending, or that evaltop has no room to read yet: it
+                    // is busy, not frozen.
+                    Verdict::NoAnswer(after)
+                        if held_back || excused_at.is_some_and(|at| at.elapsed() < after) =>
+                    {
                         let lag = self.lag(&queue);
                         lagged = lag.is_some();
-                        self.probed(crate::model::Ts::now(), Some(lag.unwrap_or_default())).await
+                        self.probed(Ts::now(), Some(lag.unwrap_or_default())).await
                     }
                     Verdict::NoAnswer(after) => Err(self.failed(RedisError::Timeout {
                         url: self.url.to_string(),
                         what: "PING on the pub/sub and key connections",
                         after,
                     })),
-                    Verdict::Failed(source) => Err(self.connect_error(source)),
+                    Verdict::Failed(ProbeFailure::Keys(source)) => Err(self.connect_error(source)),
+                    Verdict::Failed(ProbeFailure::PubSub(error)) => {
+                        tracing::debug!(%error, "pub/sub connection lost under a probe");
+                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
+                    }
                 },
                 _ = ticker.tick(), if reading.is_none() => {
                     reading = Some(self.read(&conn, false));
@@ -187,73 +200,68 @@ impl Session<'_> {
                 }
                 () = self.sink.closed() => Err(End::SinkClosed),
             };
+            if held_back {
+                excused_at = Some(Instant::now());
+            }
             if let Err(end) = step {
                 break end;
             }
         };
         // What was read before the loss was received: it is not lost.
         if !matches!(end, End::SinkClosed) {
-            for (_, message) in queue.drain(..) {
-                if let Some(observation) = self.decode(&message) {
-                    self.emit(observation).await?;
-                }
+            // A malformed frame ends what can be read whole.
+            let _ = self.take_messages(&mut subscriber, &mut queue);
+            for received in queue.drain(..) {
+                send_received(self.sink, received).await?;
             }
         }
         Err(end)
     }
 
-    /// Moves what the stream holds already into the queue, up to a batch,
-    /// without waiting: one turn of the loop per batch rather than per
-    /// message, so that reading keeps up with Redis.
-    fn read_ready(
+    /// Decodes every message the subscriber's buffer holds whole into the
+    /// queue, all stamped with the time they were read.
+    fn take_messages(
         &self,
-        messages: &mut redis::aio::PubSubStream,
-        queue: &mut VecDeque<(Instant, Msg)>,
-        read_at: Instant,
+        subscriber: &mut Subscriber,
+        queue: &mut VecDeque<Received>,
     ) -> Step<()> {
-        for _ in 1..BATCH {
-            if queue.len() >= QUEUE_CAP {
-                // The next message, taken by the loop, ends the session.
-                break;
-            }
-            match messages.next().now_or_never() {
-                Some(Some(message)) => queue.push_back((read_at, message)),
-                Some(None) => {
-                    return Err(self.failed(RedisError::StreamClosed {
-                        url: self.url.to_string(),
-                    }));
+        let at = Ts::now();
+        loop {
+            match subscriber.next_message() {
+                Ok(Some(message)) => {
+                    if let Some(observation) = self.decode(message.channel, message.payload) {
+                        queue.push_back(Received { at, observation });
+                    }
                 }
-                None => break,
+                Ok(None) => return Ok(()),
+                Err(failure) => return Err(self.subscriber_failed("a message", failure)),
             }
         }
-        Ok(())
     }
 
-    /// Decodes and hands on queued messages while the app's channel has
-    /// room, up to a batch, without waiting.
-    fn hand_on_ready(&self, queue: &mut VecDeque<(Instant, Msg)>) {
-        for _ in 1..BATCH {
+    /// Hands on queued messages while the app's channel has room, up to a
+    /// batch, without waiting.
+    fn hand_on_ready(&self, queue: &mut VecDeque<Received>) {
+        for _ in 0..BATCH {
             if queue.is_empty() {
                 break;
             }
             let Ok(permit) = self.sink.try_reserve() else {
                 break;
             };
-            if let Some((_, message)) = queue.pop_front()
-                && let Some(observation) = self.decode(&message)
-            {
-                permit.send(Received::now(observation));
+            if let Some(received) = queue.pop_front() {
+                permit.send(received);
             }
         }
     }
 
     /// How far behind the app is: what was read here and not handed on,
     /// plus what waits for it in the sink (`None` when nothing waits).
-    fn lag(&self, queue: &VecDeque<(Instant, Msg)>) -> Option<Lag> {
+    fn lag(&self, queue: &VecDeque<Received>) -> Option<Lag> {
         let in_sink = self.sink.max_capacity() - self.sink.capacity();
         let waiting = u64::try_from(queue.len() + in_sink).unwrap_or(u64::MAX);
-        let oldest_ms = queue.front().map_or(0, |(at, _)| {
-            i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX)
+        let oldest_ms = queue.front().map_or(0, |received| {
+            (Ts::now().millis() - received.at.millis()).max(0)
         });
         (waiting > 0).then_some(Lag { waiting, oldest_ms })
     }
@@ -279,24 +287,19 @@ impl Session<'_> {
 
     /// Opens the pub/sub connection and subscribes to one pattern per
     /// prefix; returns once the server has confirmed both.
-    async fn subscribe(&self) -> Step<(PubSubSink, redis::aio::PubSubStream)> {
-        let pubsub = self
-            .within("a connection", self.client.get_async_pubsub())
+    async fn subscribe(&self) -> Step<(Subscriber, Pinger)> {
+        let (mut subscriber, pinger) = self
+            .within(
+                "a connection",
+                Subscriber::connect(self.client.get_connection_info()),
+            )
             .await?
-            .map_err(|source| self.connect_error(source))?;
-        let (mut pubsub, messages) = pubsub.split();
-        for pattern in patterns(&self.config.names) {
-            self.within("PSUBSCRIBE", pubsub.psubscribe(&pattern))
-                .await?
-                .map_err(|source| {
-                    self.failed(RedisError::Subscribe {
-                        url: self.url.to_string(),
-                        pattern: pattern.clone(),
-                        source,
-                    })
-                })?;
-        }
-        Ok((pubsub, messages))
+            .map_err(|failure| self.subscriber_failed("a connection", failure))?;
+        let patterns = patterns(&self.config.names);
+        self.within("PSUBSCRIBE", subscriber.psubscribe(&pinger, &patterns))
+            .await?
+            .map_err(|failure| self.subscriber_failed("PSUBSCRIBE", failure))?;
+        Ok((subscriber, pinger))
     }
 
     async fn key_connection(&self) -> Step<MultiplexedConnection> {
@@ -354,11 +357,11 @@ impl Session<'_> {
     }
 
     /// Decodes one message; channels outside the contract are ignored.
-    fn decode(&self, message: &Msg) -> Option<Observation> {
-        let channel = message.get_channel_name();
-        let decoded = protocol::decode(&self.config.names, channel, message.get_payload_bytes());
+    fn decode(&self, channel: &[u8], payload: &[u8]) -> Option<Observation> {
+        let channel = String::from_utf8_lossy(channel);
+        let decoded = protocol::decode(&self.config.names, &channel, payload);
         if decoded.is_none() {
-            tracing::trace!(channel, "message on a channel outside the contract ignored");
+            tracing::trace!(%channel, "message on a channel outside the contract ignored");
         }
         decoded
     }
@@ -392,6 +395,31 @@ impl Session<'_> {
     fn failed(&self, error: RedisError) -> End {
         End::Failed(error)
     }
+
+    /// What the pub/sub connection's failure means, in the source's terms.
+    fn subscriber_failed(&self, what: &'static str, failure: Failure) -> End {
+        let url = self.url.to_string();
+        self.failed(match failure {
+            Failure::Io(error) => RedisError::Connect {
+                url,
+                source: error.into(),
+            },
+            Failure::Refused { what, reply } => RedisError::Refused {
+                url,
+                what,
+                reply: crate::sanitize::clean_line(&reply),
+            },
+            Failure::Malformed(malformed) => {
+                RedisError::Protocol(format!("{malformed} (in {what} on the pub/sub connection)"))
+            }
+            Failure::Closed => RedisError::StreamClosed { url },
+        })
+    }
+}
+
+/// Hands on one received observation, waiting for room.
+async fn send_received(sink: &Sink, received: Received) -> Step<()> {
+    sink.send(received).await.map_err(|_closed| End::SinkClosed)
 }
 
 /// One pattern per prefix; when one prefix starts with the other, only the
