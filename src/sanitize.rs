@@ -75,16 +75,28 @@ pub fn sanitize(text: &str, max_line: usize) -> String {
     // short run of printable ASCII, which the state machine would copy as
     // it is: at 10,000 keys a read, skipping it is worth having.
     if is_plain(text, max_line) {
-        return text.to_string();
+        // A TTY ends every line with CR LF: one line end, kept as LF.
+        return if text.contains('\r') {
+            text.replace("\r\n", "\n")
+        } else {
+            text.to_string()
+        };
     }
     sanitize_by_machine(text, max_line)
 }
 
-/// Printable ASCII and line breaks only (no other control, no escape, no
-/// tab) and short enough that no line is cut: text that sanitising leaves
-/// unchanged (log lines end with a line break).
+/// Printable ASCII and line breaks only (LF, or CR LF; no other control, no
+/// escape, no tab) and short enough that no line is cut: text that
+/// sanitising leaves unchanged but for CR LF (log lines end with a line
+/// break, a TTY's with CR LF).
 fn is_plain(text: &str, max_line: usize) -> bool {
-    text.len() <= max_line.max(MIN_LINE) && text.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n'))
+    let bytes = text.as_bytes();
+    text.len() <= max_line.max(MIN_LINE)
+        && bytes.iter().enumerate().all(|(at, byte)| match byte {
+            b' '..=b'~' | b'\n' => true,
+            b'\r' => bytes.get(at + 1) == Some(&b'\n'),
+            _ => false,
+        })
 }
 
 fn sanitize_by_machine(text: &str, max_line: usize) -> String {
@@ -256,6 +268,15 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(sanitize(&text, max_line), sanitize_by_machine(&text, max_line));
         }
+
+        /// The same where line ends, CR LF among them, are dense.
+        #[test]
+        fn plain_lines_are_kept_as_the_machine_keeps_them(
+            text in "[ab\r\n]{0,40}",
+            max_line in 0usize..48,
+        ) {
+            proptest::prop_assert_eq!(sanitize(&text, max_line), sanitize_by_machine(&text, max_line));
+        }
     }
 
     #[test]
@@ -274,7 +295,9 @@ mod tests {
             assert_eq!(sanitize(text, DEFAULT_MAX_LINE), text);
         }
         // Anything else goes through the machine.
-        for text in ["a\tb", "a\rb", "\u{1b}[31mred", "é", "a\u{7f}"] {
+        assert!(is_plain("step 1 done\r\n", DEFAULT_MAX_LINE));
+        assert_eq!(sanitize("step 1 done\r\n", DEFAULT_MAX_LINE), "step 1 done\n");
+        for text in ["a\tb", "a\rb", "a\r", "\u{1b}[31mred", "é", "a\u{7f}"] {
             assert!(!is_plain(text, DEFAULT_MAX_LINE), "{text:?}");
         }
         let over = "x".repeat(DEFAULT_MAX_LINE + 1);

@@ -166,7 +166,7 @@ fn event_line<'a>(line: &'a EventLine, wide: bool, selected: Option<&str>) -> Li
         spans.push(Span::styled(id, style));
         spans.push(Span::raw(" "));
     }
-    spans.push(Span::styled(safe(&line.what), style));
+    spans.push(Span::styled(safe(&line.what()).into_owned(), style));
     Line::from(spans)
 }
 

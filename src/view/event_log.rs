@@ -1,8 +1,11 @@
 //! The events pane's content: a bounded tail of one-line summaries of the
 //! observations from both sources, like `docker events` for evaluations,
-//! and the pane's scroll position. Summaries are worded once, when pushed,
-//! so drawing costs nothing per line beyond the visible ones.
+//! and the pane's scroll position. The summaries of pub/sub messages, which
+//! come by the hundred thousand a second in a flood, are kept as their
+//! facts and worded when shown: only the lines drawn cost any wording.
+//! The rest are worded once, when pushed.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use crate::model::{
@@ -21,11 +24,77 @@ pub struct EventLine {
     pub source: Source,
     /// The evaluation it is about, if it is about one.
     pub eval_id: Option<EvalId>,
-    /// What happened, e.g. `docker die exit=1`, `redis evaluation:failed`.
-    pub what: String,
+    what: What,
     /// How loud it is: a failure or a kill is a warning, a lost connection
     /// or a rejected payload an alarm.
     pub tone: Option<Severity>,
+}
+
+impl EventLine {
+    /// What happened, without the source the pane shows in its own column:
+    /// e.g. `die exit=1`, `evaluation:failed exit=137`.
+    pub fn what(&self) -> Cow<'_, str> {
+        match &self.what {
+            What::Worded(text) => Cow::Borrowed(text),
+            What::Status {
+                channel,
+                status,
+                exit_code,
+                manual,
+            } => {
+                let mut what = format!("evaluation:{}", channel.name());
+                if let Some(status) = status {
+                    what.push_str(&format!(" status={}", status.name()));
+                }
+                if let Some(code) = exit_code {
+                    what.push_str(&format!(" exit={code}"));
+                }
+                if *manual {
+                    what.push_str(" manual");
+                }
+                Cow::Owned(what)
+            }
+            What::Log {
+                heartbeat,
+                sequence,
+                bytes,
+                is_final,
+            } => {
+                let mut what = if *heartbeat { "heartbeat" } else { "log" }.to_string();
+                if let Some(sequence) = sequence {
+                    what.push_str(&format!(" #{sequence}"));
+                }
+                if !heartbeat {
+                    what.push_str(&format!(" {bytes} bytes"));
+                }
+                if *is_final {
+                    what.push_str(" final");
+                }
+                Cow::Owned(what)
+            }
+        }
+    }
+}
+
+/// A summary: worded, or the facts of a pub/sub message to word when
+/// shown (they hold nothing from outside but numbers and known names, so
+/// they need no cleaning).
+#[derive(Clone, Debug, PartialEq)]
+enum What {
+    Worded(String),
+    Status {
+        channel: Status,
+        /// The payload's status, when it differs from the channel's.
+        status: Option<Status>,
+        exit_code: Option<i64>,
+        manual: bool,
+    },
+    Log {
+        heartbeat: bool,
+        sequence: Option<i64>,
+        bytes: usize,
+        is_final: bool,
+    },
 }
 
 /// A ring of the newest lines, and how far the pane is scrolled back.
@@ -73,12 +142,13 @@ impl EventLog {
         ) {
             return;
         }
-        let (source, eval_id, what, tone) = summarise(observation);
-        // The pane has a column for the source: the summary does not say
-        // it again.
-        let what = match what.strip_prefix(source.name()) {
-            Some(rest) if rest.starts_with(' ') => rest.trim_start().to_string(),
-            Some(_) | None => what,
+        let (source, eval_id, what, tone) = match facts_of(observation) {
+            Some(facts) => facts,
+            None => {
+                let (source, eval_id, what, tone) = summarise(observation);
+                let what = What::Worded(worded(&source, what));
+                (source, eval_id, what, tone)
+            }
         };
         let eval_id = eval_id.filter(|id| !id.is_empty()).map(|id| {
             if id.chars().any(char::is_control) {
@@ -87,13 +157,6 @@ impl EventLog {
                 EvalId::from(id)
             }
         });
-        // The summary quotes labels, channels and reasons that arrived from
-        // outside; a control character must never reach the terminal.
-        let what = if what.chars().any(char::is_control) {
-            clean_line(&what)
-        } else {
-            what
-        };
         if self.lines.len() >= self.capacity {
             self.lines.pop_front();
         }
@@ -171,6 +234,59 @@ impl EventLog {
     }
 }
 
+/// The summary of a line worded when pushed: without the source, which
+/// the pane has a column for, and without control characters.
+fn worded(source: &Source, what: String) -> String {
+    let what = match what.strip_prefix(source.name()) {
+        Some(rest) if rest.starts_with(' ') => rest.trim_start().to_string(),
+        Some(_) | None => what,
+    };
+    // The summary quotes labels, channels and reasons that arrived from
+    // outside; a control character must never reach the terminal.
+    if what.chars().any(char::is_control) {
+        clean_line(&what)
+    } else {
+        what
+    }
+}
+
+type Facts<'a> = (Source, Option<&'a str>, What, Option<Severity>);
+
+/// The line of a pub/sub message, as facts to word when shown.
+fn facts_of(observation: &Observation) -> Option<Facts<'_>> {
+    match observation {
+        Observation::RedisStatus {
+            channel_status,
+            message,
+        } => {
+            let failed = message.status.unwrap_or(*channel_status).is_failure()
+                || *channel_status == Status::Failed;
+            let what = What::Status {
+                channel: *channel_status,
+                status: message.status.filter(|s| s != channel_status),
+                exit_code: message.exit_code,
+                manual: message.manual_update,
+            };
+            Some((
+                Source::Redis,
+                Some(&message.eval_id),
+                what,
+                failed.then_some(Severity::Warning),
+            ))
+        }
+        Observation::RedisLog(log) => {
+            let what = What::Log {
+                heartbeat: log.is_heartbeat,
+                sequence: log.sequence,
+                bytes: log.content.len(),
+                is_final: log.is_final,
+            };
+            Some((Source::Redis, Some(&log.eval_id), what, None))
+        }
+        _ => None,
+    }
+}
+
 type Summary<'a> = (Source, Option<&'a str>, String, Option<Severity>);
 
 /// The line for an observation; a Docker one names its engine first, so
@@ -244,42 +360,18 @@ fn summarise_one(observation: &Observation) -> Summary<'_> {
             let what = format!("docker logs: {} bytes {stream}{cut}", logs.total_bytes);
             (docker(), Some(eval_id), what, None)
         }
-        Observation::RedisStatus {
-            channel_status,
-            message,
-        } => {
-            let mut what = format!("redis evaluation:{}", channel_status.name());
-            if let Some(status) = message.status.filter(|s| s != channel_status) {
-                what.push_str(&format!(" status={}", status.name()));
-            }
-            if let Some(code) = message.exit_code {
-                what.push_str(&format!(" exit={code}"));
-            }
-            if message.manual_update {
-                what.push_str(" manual");
-            }
-            let failed = message.status.unwrap_or(*channel_status).is_failure()
-                || *channel_status == Status::Failed;
-            (
-                Source::Redis,
-                Some(&message.eval_id),
+        // Pushed as facts (`facts_of`); worded the same way here.
+        Observation::RedisStatus { .. } | Observation::RedisLog(_) => {
+            let (source, eval_id, what, tone) = facts_of(observation).expect("a pub/sub message");
+            let line = EventLine {
+                at: Ts(0),
+                source: source.clone(),
+                eval_id: None,
                 what,
-                failed.then_some(Severity::Warning),
-            )
-        }
-        Observation::RedisLog(log) => {
-            let kind = if log.is_heartbeat { "heartbeat" } else { "log" };
-            let mut what = format!("redis {kind}");
-            if let Some(sequence) = log.sequence {
-                what.push_str(&format!(" #{sequence}"));
-            }
-            if !log.is_heartbeat {
-                what.push_str(&format!(" {} bytes", log.content.len()));
-            }
-            if log.is_final {
-                what.push_str(" final");
-            }
-            (Source::Redis, Some(&log.eval_id), what, None)
+                tone,
+            };
+            let what = format!("{} {}", source.name(), line.what());
+            (source, eval_id, what, tone)
         }
         Observation::RedisStorage(storage) => {
             let mut what = format!("redis storage:evaluation:{}", storage.kind);

@@ -38,6 +38,10 @@ pub(super) struct Tracked {
     /// The sources' coverage and the settings the last refresh assessed
     /// against (with `now` left out).
     basis: Option<Basis>,
+    /// The rows' previous buffer, empty, kept for the next merge: a merge
+    /// into a new buffer of 100,000 rows each time made the allocator map
+    /// (and the kernel zero) fresh pages every refresh.
+    spare_rows: Vec<Row>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +101,7 @@ impl TableView {
             entries: IdMap::with_capacity_and_hasher(state.evals.len(), Default::default()),
             due: BinaryHeap::new(),
             basis: Some(Basis::of(state)),
+            spare_rows: Vec::new(),
         };
         let mut rows = Vec::with_capacity(if self.filter.is_some() {
             self.rows.len()
@@ -316,11 +321,13 @@ impl TableView {
         drop.sort_unstable();
         added.sort_unstable_by(|a, b| sort::compare(order, a, b));
 
-        let old = std::mem::take(&mut self.rows);
-        let mut rows = Vec::with_capacity(old.len() + added.len() - drop.len().min(old.len()));
+        let mut old = std::mem::take(&mut self.rows);
+        let mut rows = std::mem::take(&mut self.tracked.spare_rows);
+        rows.clear();
+        rows.reserve(old.len() + added.len() - drop.len().min(old.len()));
         let mut drop = drop.into_iter().peekable();
         let mut added = added.into_iter().peekable();
-        for (i, row) in old.into_iter().enumerate() {
+        for (i, row) in old.drain(..).enumerate() {
             if drop.next_if_eq(&i).is_some() {
                 continue;
             }
@@ -333,6 +340,7 @@ impl TableView {
         }
         rows.extend(added);
         self.rows = rows;
+        self.tracked.spare_rows = old;
     }
 
     /// Where a shown row (or a stand-in for it) sits.

@@ -367,7 +367,7 @@ fn the_events_pane_tails_observations_newest_at_the_bottom() {
     // pane full, never blank.
     log.scroll_up(10_000, page);
     let buf = render(&state, &view, &with_events(&log), 100, 30);
-    let oldest = log.lines().next().expect("lines").what.clone();
+    let oldest = log.lines().next().expect("lines").what().into_owned();
     assert!(line(&buf, title + 1).contains(&oldest), "{}", text(&buf));
     assert!((title + 1..footer).all(|y| !line(&buf, y).trim().is_empty()));
     // The source is said once.

@@ -1,4 +1,5 @@
-//! The events log: one line per observation, worded once; bounded; and a
+//! The events log: one line per observation, worded once (when pushed, or
+//! for pub/sub messages when shown); bounded; and a
 //! scroll position that stays on what the reader is looking at.
 
 use crate::model::EngineName;
@@ -63,16 +64,11 @@ fn the_event_log_summarises_each_observation_in_a_line() {
             reason: "connection refused\u{1b}[2J".into(),
         },
     );
+    let whats: Vec<String> = log.lines().map(|l| l.what().into_owned()).collect();
     let lines: Vec<_> = log
         .lines()
-        .map(|l| {
-            (
-                l.source.clone(),
-                l.eval_id.as_deref(),
-                l.what.as_str(),
-                l.tone,
-            )
-        })
+        .zip(&whats)
+        .map(|(l, what)| (l.source.clone(), l.eval_id.as_deref(), what.as_str(), l.tone))
         .collect();
     let warn = Some(Severity::Warning);
     let alarm = Some(Severity::Alarm);
@@ -106,7 +102,37 @@ fn the_event_log_summarises_each_observation_in_a_line() {
             ),
         ]
     );
-    assert!(log.lines().all(|l| !l.what.chars().any(char::is_control)));
+    assert!(log.lines().all(|l| !l.what().chars().any(char::is_control)));
+}
+
+/// Log lines and heartbeats are kept as facts and worded when shown, the
+/// way every other line is worded when pushed.
+#[test]
+fn log_lines_are_worded_when_shown() {
+    let mut log = EventLog::default();
+    let message = |heartbeat, is_final, content: &str| {
+        Observation::RedisLog(crate::model::LogMessage {
+            eval_id: "eval_\u{1b}[2J1".into(),
+            sequence: Some(7),
+            content: content.into(),
+            is_heartbeat: heartbeat,
+            is_final,
+            executor_id: None,
+        })
+    };
+    log.push(NOW, &message(false, false, "step 7 done\n"));
+    log.push(NOW, &message(true, false, ""));
+    log.push(NOW, &message(false, true, "42\n"));
+    let whats: Vec<String> = log.lines().map(|l| l.what().into_owned()).collect();
+    assert_eq!(
+        whats,
+        ["log #7 12 bytes", "heartbeat #7", "log #7 3 bytes final"]
+    );
+    for line in log.lines() {
+        assert_eq!(line.source, Source::Redis);
+        let id = line.eval_id.as_deref().expect("an id");
+        assert!(!id.chars().any(char::is_control), "{id:?}");
+    }
 }
 
 #[test]
