@@ -23,11 +23,12 @@ use ratatui::Terminal;
 /// Observations applied before a frame is drawn, at most: enough to drain a
 /// burst, few enough that keys stay responsive during a flood.
 const DRAIN_BATCH: usize = 20_000;
-/// Refreshing the table (flags, order) costs O(records): about 80 ms at
-/// 100,000 (BENCHMARKS.md). During a flood it runs at most this often, and
-/// never more than a fifth of the time.
-const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(25);
-const REFRESH_SHARE: u32 = 4;
+/// Following the changes in the table (flags, order) costs a pass over its
+/// rows whenever rows move: a few milliseconds at 250,000 (BENCHMARKS.md).
+/// During a flood it runs at most this often (20 times a second, more than
+/// an eye follows), and never more than a tenth of the time.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
+const REFRESH_SHARE: u32 = 9;
 /// Frames drawn for what arrives are this far apart at least: a flood of
 /// small batches would otherwise draw a frame per batch, thousands a
 /// second, and the terminal cannot show more than a hundred or so anyway.

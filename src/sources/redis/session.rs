@@ -358,7 +358,10 @@ impl Session<'_> {
 
     /// Decodes one message; channels outside the contract are ignored.
     fn decode(&self, channel: &[u8], payload: &[u8]) -> Option<Observation> {
-        let channel = String::from_utf8_lossy(channel);
+        let channel = match std::str::from_utf8(channel) {
+            Ok(channel) => std::borrow::Cow::Borrowed(channel),
+            Err(_) => String::from_utf8_lossy(channel),
+        };
         let decoded = protocol::decode(&self.config.names, &channel, payload);
         if decoded.is_none() {
             tracing::trace!(%channel, "message on a channel outside the contract ignored");
