@@ -180,6 +180,7 @@ async fn main() {
             resync: Duration::from_secs(30),
             liveness: LIVENESS,
             names: Names::default(),
+            backlog_bytes: redis::DEFAULT_BACKLOG_BYTES,
         },
         sink,
     ));

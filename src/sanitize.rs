@@ -296,7 +296,10 @@ mod tests {
         }
         // Anything else goes through the machine.
         assert!(is_plain("step 1 done\r\n", DEFAULT_MAX_LINE));
-        assert_eq!(sanitize("step 1 done\r\n", DEFAULT_MAX_LINE), "step 1 done\n");
+        assert_eq!(
+            sanitize("step 1 done\r\n", DEFAULT_MAX_LINE),
+            "step 1 done\n"
+        );
         for text in ["a\tb", "a\rb", "a\r", "\u{1b}[31mred", "é", "a\u{7f}"] {
             assert!(!is_plain(text, DEFAULT_MAX_LINE), "{text:?}");
         }

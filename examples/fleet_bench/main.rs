@@ -69,6 +69,7 @@ fn spawn(
             resync,
             liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
             names: Names::default(),
+            backlog_bytes: redis::DEFAULT_BACKLOG_BYTES,
         },
         sink,
     )));

@@ -177,6 +177,7 @@ async fn make(args: &Args, cleanup: &mut Cleanup) -> Result<()> {
                 resync,
                 liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
+                backlog_bytes: redis_source::DEFAULT_BACKLOG_BYTES,
             },
             sink,
         )),

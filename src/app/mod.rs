@@ -46,6 +46,7 @@ impl Sources {
             resync: options.resync,
             liveness: args.liveness,
             names: names.clone(),
+            backlog_bytes: redis::DEFAULT_BACKLOG_BYTES,
         };
         tasks.push(tokio::spawn(redis::run(redis_config, sink)));
         Sources {

@@ -34,6 +34,11 @@ const REFRESH_SHARE: u32 = 9;
 /// second, and the terminal cannot show more than a hundred or so anyway.
 /// A death waits at most this long for its frame.
 const FRAME_INTERVAL: Duration = Duration::from_millis(8);
+/// After applying what has arrived, the loop lets more gather this long
+/// before it takes it: under a flood it then wakes at most a thousand
+/// times a second, with batches, rather than once per read of a socket. A
+/// death waits at most this much longer.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// Restores the terminal however the loop ends (errors included; panics
 /// are covered by ratatui's panic hook).
@@ -84,6 +89,7 @@ pub async fn run(
     let mut refresh_every = MIN_REFRESH_INTERVAL;
     let mut redraw = true;
     let mut last_draw = Instant::now() - FRAME_INTERVAL;
+    let mut gathering_until: Option<Instant> = None;
     loop {
         let now = feed.now();
         console.set_replay(feed.status());
@@ -106,7 +112,7 @@ pub async fn run(
         let refresh_at = last_refresh + refresh_every;
         let draw_at = last_draw + FRAME_INTERVAL;
         let input = tokio::select! {
-            received = feed.next() => {
+            received = feed.next(), if gathering_until.is_none() => {
                 let Some(first) = received else { break };
                 console.observe(first);
                 for _ in 1..DRAIN_BATCH {
@@ -115,6 +121,11 @@ pub async fn run(
                         None => break,
                     }
                 }
+                gathering_until = Some(Instant::now() + GATHER);
+                None
+            }
+            () = sleep_until_some(gathering_until) => {
+                gathering_until = None;
                 None
             }
             event = keys.next() => match event {
@@ -196,6 +207,14 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Sleeps until `at`; never resolves without one.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A follow stream's task, aborted when dropped.

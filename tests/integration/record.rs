@@ -75,6 +75,7 @@ fn start_sources(
                 resync,
                 liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names: Names::default(),
+                backlog_bytes: redis_source::DEFAULT_BACKLOG_BYTES,
             },
             sink,
         )),

@@ -695,18 +695,22 @@ async fn held_for_subscribers(server: &RedisServer) -> u64 {
         .sum()
 }
 
-/// A reader so far behind that evaltop's queue is full: the source stops
+/// Bytes of backlog the source may hold in the tests that fill it: small,
+/// so that a few seconds of publishing fill it and the kernel's buffers.
+const SMALL_BACKLOG: usize = 4 << 20;
+
+/// A reader so far behind that evaltop's backlog is full: the source stops
 /// reading rather than hold more, so Redis holds the rest; within Redis's
 /// limit nothing is lost and the subscription is never dropped.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reader_past_the_queue_stops_reading_and_redis_holds_the_rest() {
     const PUBLISHED: usize = 250_000;
     let server = RedisServer::start();
-    let mut watch = Watch::start_with_room(server.url(), NEVER, 8);
+    let mut watch = Watch::start_with_backlog(server.url(), NEVER, 8, SMALL_BACKLOG);
     watch.synced().await;
     publish_queued(&server, PUBLISHED).await;
-    // Not reading meanwhile: the source's queue of 100,000 fills, and
-    // what does not fit stays with Redis.
+    // Not reading meanwhile: the source's backlog fills, and what does
+    // not fit stays with Redis.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let held = held_for_subscribers(&server).await;
     assert!(
@@ -739,7 +743,7 @@ async fn a_subscriber_redis_drops_is_a_blind_window_then_a_resync() {
                 .arg("pubsub 1mb 0 0"),
         )
         .await;
-    let mut watch = Watch::start_with_room(server.url(), NEVER, 8);
+    let mut watch = Watch::start_with_backlog(server.url(), NEVER, 8, SMALL_BACKLOG);
     watch.synced().await;
     publish_queued(&server, PUBLISHED).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -3,6 +3,7 @@
 //! a blind window (pub/sub is at-most-once: what was published meanwhile is
 //! gone for good).
 
+mod backlog;
 mod batches;
 pub(crate) mod keys;
 mod resp;
@@ -16,6 +17,7 @@ use crate::model::{Observation, Source};
 use crate::names::Names;
 use crate::sources::{Backoff, Received, Sink};
 
+pub use backlog::DEFAULT_BACKLOG_BYTES;
 pub use keys::{read_keys, read_keys_reporting};
 
 /// Where and how to watch Redis.
@@ -29,6 +31,9 @@ pub struct RedisConfig {
     /// take 1.8 times this): a frozen server is noticed within 2.8 periods.
     pub liveness: Duration,
     pub names: Names,
+    /// How many bytes of messages evaltop holds, read and not yet applied,
+    /// before it stops reading ([`DEFAULT_BACKLOG_BYTES`]).
+    pub backlog_bytes: usize,
 }
 
 /// Why the Redis source is not watching. Each message names the server

@@ -2,7 +2,6 @@
 //! falls between the two), then stream messages and re-read the keys on a
 //! timer until the connection is lost.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::backlog::{Backlog, Waiting};
 use super::keys::{glob_escape, read_keys_reporting};
 use super::subscriber::{Failure, Pinger, Subscriber};
 use super::{RedisConfig, RedisError, send};
@@ -26,12 +26,6 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 /// A resync shorter than this would keep Redis busy re-reading keys.
 const MIN_RESYNC: Duration = Duration::from_millis(100);
-/// Messages read from pub/sub and not yet handed to the app, at most: a
-/// queue evaltop owns, so that how far behind it is can be measured. Past
-/// it the subscriber stops reading: Redis holds what follows, and drops
-/// the subscriber if that passes its client-output-buffer-limit (a blind
-/// window, then a resync). Memory stays bounded either way.
-const QUEUE_CAP: usize = 100_000;
 /// Messages handed on per turn of the loop at most: enough to spare the
 /// loop's overhead per message, few enough that the probes and key reads
 /// beside it still get their turn.
@@ -126,7 +120,10 @@ impl Session<'_> {
         // The first read says how far it has come: until it is applied,
         // the header shows it rather than a bare "syncing".
         let mut reading = Some(self.read(&conn, true));
-        let mut queue: VecDeque<Received> = VecDeque::new();
+        // Past its bound the subscriber stops reading: Redis holds what
+        // follows, and drops the subscriber if that passes its
+        // client-output-buffer-limit (a blind window, then a resync).
+        let mut queue = Backlog::new(self.config.backlog_bytes);
         let mut lagged = false;
         // When the pub/sub connection last delivered a message, or the
         // queue was last too full to read it: proof that the server is
@@ -136,9 +133,9 @@ impl Session<'_> {
         let end = loop {
             // Held back while the queue is full, however long this turn
             // waits: noted when it ends, so that the next verdict knows.
-            let held_back = queue.len() >= QUEUE_CAP;
+            let held_back = !queue.has_room();
             let step: Step<()> = tokio::select! {
-                read = subscriber.read(), if queue.len() < QUEUE_CAP => match read {
+                read = subscriber.read(), if queue.has_room() => match read {
                     Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
                     Ok(_) => {
                         excused_at = Some(Instant::now());
@@ -154,7 +151,7 @@ impl Session<'_> {
                 },
                 permit = self.sink.reserve(), if !queue.is_empty() => match permit {
                     Ok(permit) => {
-                        if let Some(received) = queue.pop_front() {
+                        if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
                             permit.send(received);
                         }
                         self.hand_on_ready(&mut queue);
@@ -211,37 +208,31 @@ impl Session<'_> {
         if !matches!(end, End::SinkClosed) {
             // A malformed frame ends what can be read whole.
             let _ = self.take_messages(&mut subscriber, &mut queue);
-            for received in queue.drain(..) {
-                send_received(self.sink, received).await?;
+            while let Some(waiting) = queue.pop() {
+                if let Some(received) = self.decoded(&waiting) {
+                    send_received(self.sink, received).await?;
+                }
             }
         }
         Err(end)
     }
 
-    /// Decodes every message the subscriber's buffer holds whole into the
+    /// Moves every message the subscriber's buffer holds whole into the
     /// queue, all stamped with the time they were read.
-    fn take_messages(
-        &self,
-        subscriber: &mut Subscriber,
-        queue: &mut VecDeque<Received>,
-    ) -> Step<()> {
+    fn take_messages(&self, subscriber: &mut Subscriber, queue: &mut Backlog) -> Step<()> {
         let at = Ts::now();
         loop {
             match subscriber.next_message() {
-                Ok(Some(message)) => {
-                    if let Some(observation) = self.decode(message.channel, message.payload) {
-                        queue.push_back(Received { at, observation });
-                    }
-                }
+                Ok(Some(message)) => queue.push(at, message.channel, message.payload),
                 Ok(None) => return Ok(()),
                 Err(failure) => return Err(self.subscriber_failed("a message", failure)),
             }
         }
     }
 
-    /// Hands on queued messages while the app's channel has room, up to a
-    /// batch, without waiting.
-    fn hand_on_ready(&self, queue: &mut VecDeque<Received>) {
+    /// Hands on queued messages, decoded, while the app's channel has room,
+    /// up to a batch, without waiting.
+    fn hand_on_ready(&self, queue: &mut Backlog) {
         for _ in 0..BATCH {
             if queue.is_empty() {
                 break;
@@ -249,7 +240,7 @@ impl Session<'_> {
             let Ok(permit) = self.sink.try_reserve() else {
                 break;
             };
-            if let Some(received) = queue.pop_front() {
+            if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
                 permit.send(received);
             }
         }
@@ -257,12 +248,12 @@ impl Session<'_> {
 
     /// How far behind the app is: what was read here and not handed on,
     /// plus what waits for it in the sink (`None` when nothing waits).
-    fn lag(&self, queue: &VecDeque<Received>) -> Option<Lag> {
+    fn lag(&self, queue: &Backlog) -> Option<Lag> {
         let in_sink = self.sink.max_capacity() - self.sink.capacity();
         let waiting = u64::try_from(queue.len() + in_sink).unwrap_or(u64::MAX);
-        let oldest_ms = queue.front().map_or(0, |received| {
-            (Ts::now().millis() - received.at.millis()).max(0)
-        });
+        let oldest_ms = queue
+            .oldest()
+            .map_or(0, |at| (Ts::now().millis() - at.millis()).max(0));
         (waiting > 0).then_some(Lag { waiting, oldest_ms })
     }
 
@@ -354,6 +345,16 @@ impl Session<'_> {
             self.emit(Observation::Rejected(rejection)).await?;
         }
         Ok(())
+    }
+
+    /// A waiting message decoded, with the time it was read; `None` for a
+    /// channel outside the contract.
+    fn decoded(&self, waiting: &Waiting) -> Option<Received> {
+        let observation = self.decode(waiting.channel(), waiting.payload())?;
+        Some(Received {
+            at: waiting.at,
+            observation,
+        })
     }
 
     /// Decodes one message; channels outside the contract are ignored.

@@ -68,7 +68,14 @@ fn the_event_log_summarises_each_observation_in_a_line() {
     let lines: Vec<_> = log
         .lines()
         .zip(&whats)
-        .map(|(l, what)| (l.source.clone(), l.eval_id.as_deref(), what.as_str(), l.tone))
+        .map(|(l, what)| {
+            (
+                l.source.clone(),
+                l.eval_id.as_deref(),
+                what.as_str(),
+                l.tone,
+            )
+        })
         .collect();
     let warn = Some(Severity::Warning);
     let alarm = Some(Severity::Alarm);

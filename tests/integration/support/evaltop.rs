@@ -90,6 +90,7 @@ impl Evaltop {
                 resync,
                 liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
                 names,
+                backlog_bytes: redis::DEFAULT_BACKLOG_BYTES,
             },
             sink,
         )));

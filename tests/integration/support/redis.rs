@@ -289,12 +289,29 @@ impl Watch {
     /// With room for only `room` observations between the source and the
     /// test: a test that does not read makes the source fall behind.
     pub fn start_with_room(url: String, resync: Duration, room: usize) -> Self {
+        Self::start_with_backlog(
+            url,
+            resync,
+            room,
+            evaltop::sources::redis::DEFAULT_BACKLOG_BYTES,
+        )
+    }
+
+    /// As `start_with_room`, and the source holds at most `backlog_bytes`
+    /// of messages read and not handed on before it stops reading.
+    pub fn start_with_backlog(
+        url: String,
+        resync: Duration,
+        room: usize,
+        backlog_bytes: usize,
+    ) -> Self {
         let (sink, observations) = mpsc::channel(room);
         let config = RedisConfig {
             url,
             resync,
             liveness: evaltop::sources::liveness::DEFAULT_PERIOD,
             names: Names::default(),
+            backlog_bytes,
         };
         Watch {
             observations,
