@@ -29,11 +29,11 @@ const DRAIN_BATCH: usize = 20_000;
 /// an eye follows), and never more than a tenth of the time.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
 const REFRESH_SHARE: u32 = 9;
-/// Frames drawn for what arrives are this far apart at least: a flood of
-/// small batches would otherwise draw a frame per batch, thousands a
-/// second, and the terminal cannot show more than a hundred or so anyway.
-/// A death waits at most this long for its frame.
-const FRAME_INTERVAL: Duration = Duration::from_millis(8);
+/// Frames drawn for what arrives are this far apart at least (60 a
+/// second): a flood of small batches would otherwise draw a frame per
+/// batch, thousands a second, more than any terminal shows. A death waits
+/// at most this long for its frame.
+const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// After applying what has arrived, the loop lets more gather this long
 /// before it takes it: under a flood it then wakes at most a thousand
 /// times a second, with batches, rather than once per read of a socket. A

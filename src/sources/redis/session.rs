@@ -135,6 +135,11 @@ impl Session<'_> {
             // waits: noted when it ends, so that the next verdict knows.
             let held_back = !queue.has_room();
             let step: Step<()> = tokio::select! {
+                // Reading first, whenever there is room: a burst should
+                // wait in the backlog, not in Redis's output buffer for
+                // the subscriber, which Redis cuts at its limit. Each read
+                // hands on what the app has room for, too.
+                biased;
                 read = subscriber.read(), if queue.has_room() => match read {
                     Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
                     Ok(_) => {
