@@ -135,35 +135,13 @@ impl Session<'_> {
             // waits: noted when it ends, so that the next verdict knows.
             let held_back = !queue.has_room();
             let step: Step<()> = tokio::select! {
-                // Reading first, whenever there is room: a burst should
-                // wait in the backlog, not in Redis's output buffer for
-                // the subscriber, which Redis cuts at its limit. Each read
-                // hands on what the app has room for, too.
+                // In this order: the probes, the key reads and the app's
+                // end are seldom ready and must never wait behind a flood;
+                // then reading, whenever there is room, before handing on:
+                // a burst should wait in the backlog, not in Redis's output
+                // buffer for the subscriber, which Redis cuts at its limit.
+                // Each read hands on what the app has room for, too.
                 biased;
-                read = subscriber.read(), if queue.has_room() => match read {
-                    Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
-                    Ok(_) => {
-                        excused_at = Some(Instant::now());
-                        self.take_messages(&mut subscriber, &mut queue)
-                            .map(|()| self.hand_on_ready(&mut queue))
-                    }
-                    // A reset is how a server that dropped a slow
-                    // subscriber with output unsent often closes.
-                    Err(error) => {
-                        tracing::debug!(%error, "pub/sub connection lost");
-                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
-                    }
-                },
-                permit = self.sink.reserve(), if !queue.is_empty() => match permit {
-                    Ok(permit) => {
-                        if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
-                            permit.send(received);
-                        }
-                        self.hand_on_ready(&mut queue);
-                        Ok(())
-                    }
-                    Err(_closed) => Err(End::SinkClosed),
-                },
                 verdict = liveness.next() => match verdict {
                     Verdict::Live(probed_at) => {
                         let lag = self.lag(&queue);
@@ -201,6 +179,30 @@ impl Session<'_> {
                     self.resynced(read).await
                 }
                 () = self.sink.closed() => Err(End::SinkClosed),
+                read = subscriber.read(), if queue.has_room() => match read {
+                    Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                    Ok(_) => {
+                        excused_at = Some(Instant::now());
+                        self.take_messages(&mut subscriber, &mut queue)
+                            .map(|()| self.hand_on_ready(&mut queue))
+                    }
+                    // A reset is how a server that dropped a slow
+                    // subscriber with output unsent often closes.
+                    Err(error) => {
+                        tracing::debug!(%error, "pub/sub connection lost");
+                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
+                    }
+                },
+                permit = self.sink.reserve(), if !queue.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
+                            permit.send(received);
+                        }
+                        self.hand_on_ready(&mut queue);
+                        Ok(())
+                    }
+                    Err(_closed) => Err(End::SinkClosed),
+                },
             };
             if held_back {
                 excused_at = Some(Instant::now());
