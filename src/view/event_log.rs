@@ -34,7 +34,13 @@ impl EventLine {
     /// What happened, without the source the pane shows in its own column:
     /// e.g. `die exit=1`, `evaluation:failed exit=137`.
     pub fn what(&self) -> Cow<'_, str> {
-        match &self.what {
+        self.what.text()
+    }
+}
+
+impl What {
+    fn text(&self) -> Cow<'_, str> {
+        match self {
             What::Worded(text) => Cow::Borrowed(text),
             What::Status {
                 channel,
@@ -363,14 +369,7 @@ fn summarise_one(observation: &Observation) -> Summary<'_> {
         // Pushed as facts (`facts_of`); worded the same way here.
         Observation::RedisStatus { .. } | Observation::RedisLog(_) => {
             let (source, eval_id, what, tone) = facts_of(observation).expect("a pub/sub message");
-            let line = EventLine {
-                at: Ts(0),
-                source: source.clone(),
-                eval_id: None,
-                what,
-                tone,
-            };
-            let what = format!("{} {}", source.name(), line.what());
+            let what = format!("{} {}", source.name(), what.text());
             (source, eval_id, what, tone)
         }
         Observation::RedisStorage(storage) => {

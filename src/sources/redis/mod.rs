@@ -58,13 +58,6 @@ pub enum RedisError {
         what: &'static str,
         after: Duration,
     },
-    #[error("cannot subscribe to {pattern} on Redis at {url}: {}", describe(.source))]
-    Subscribe {
-        url: String,
-        pattern: String,
-        #[source]
-        source: redis::RedisError,
-    },
     #[error(
         "pub/sub connection to Redis at {url} was closed (server restart, or the \
          server dropped a slow subscriber): messages until the reconnect are lost"
@@ -97,9 +90,9 @@ impl RedisError {
     pub fn is_no_answer(&self) -> bool {
         match self {
             RedisError::Timeout { .. } => true,
-            RedisError::Connect { source, .. }
-            | RedisError::Read { source, .. }
-            | RedisError::Subscribe { source, .. } => source.is_timeout(),
+            RedisError::Connect { source, .. } | RedisError::Read { source, .. } => {
+                source.is_timeout()
+            }
             RedisError::At { source, .. } => source.is_no_answer(),
             RedisError::InvalidUrl { .. }
             | RedisError::StreamClosed { .. }

@@ -94,8 +94,7 @@ impl Session<'_> {
     async fn watch(&self, up_since: &mut Option<Instant>) -> Step<std::convert::Infallible> {
         // Both connections at once: the subscription still comes before
         // the first read of the keys, which starts only once both are up.
-        let ((mut subscriber, pinger), conn) =
-            futures::try_join!(self.subscribe(), self.key_connection())?;
+        let (mut subscriber, conn) = futures::try_join!(self.subscribe(), self.key_connection())?;
         let version = self
             .within("INFO server", server_version(&mut conn.clone()))
             .await?;
@@ -110,7 +109,7 @@ impl Session<'_> {
         *up_since = Some(Instant::now());
         tracing::info!(url = self.url, "redis source subscribed");
 
-        let mut liveness = probes(self.config.liveness, &pinger, &conn);
+        let mut liveness = probes(self.config.liveness, &subscriber.pinger(), &conn);
         let period = self.config.resync.max(MIN_RESYNC);
         let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
         // After a slow read, do not fire a burst of catch-up reads.
@@ -123,17 +122,17 @@ impl Session<'_> {
         // Past its bound the subscriber stops reading: Redis holds what
         // follows, and drops the subscriber if that passes its
         // client-output-buffer-limit (a blind window, then a resync).
-        let mut queue = Backlog::new(self.config.backlog_bytes);
+        let mut backlog = Backlog::new(self.config.backlog_bytes);
         let mut lagged = false;
         // When the pub/sub connection last delivered a message, or the
-        // queue was last too full to read it: proof that the server is
+        // backlog was last too full to read it: proof that the server is
         // alive, or that the answer to a probe waits behind messages not
         // read yet.
         let mut excused_at: Option<Instant> = None;
         let end = loop {
-            // Held back while the queue is full, however long this turn
+            // Held back while the backlog is full, however long this turn
             // waits: noted when it ends, so that the next verdict knows.
-            let held_back = !queue.has_room();
+            let held_back = !backlog.has_room();
             let step: Step<()> = tokio::select! {
                 // In this order: the probes, the key reads and the app's
                 // end are seldom ready and must never wait behind a flood;
@@ -144,7 +143,7 @@ impl Session<'_> {
                 biased;
                 verdict = liveness.next() => match verdict {
                     Verdict::Live(probed_at) => {
-                        let lag = self.lag(&queue);
+                        let lag = self.lag(&backlog);
                         let report = lag.is_some() || lagged;
                         lagged = lag.is_some();
                         self.probed(probed_at, report.then(|| lag.unwrap_or_default())).await
@@ -155,7 +154,7 @@ impl Session<'_> {
                     Verdict::NoAnswer(after)
                         if held_back || excused_at.is_some_and(|at| at.elapsed() < after) =>
                     {
-                        let lag = self.lag(&queue);
+                        let lag = self.lag(&backlog);
                         lagged = lag.is_some();
                         self.probed(Ts::now(), Some(lag.unwrap_or_default())).await
                     }
@@ -167,7 +166,7 @@ impl Session<'_> {
                     Verdict::Failed(ProbeFailure::Keys(source)) => Err(self.connect_error(source)),
                     Verdict::Failed(ProbeFailure::PubSub(error)) => {
                         tracing::debug!(%error, "pub/sub connection lost under a probe");
-                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
+                        Err(self.closed())
                     }
                 },
                 _ = ticker.tick(), if reading.is_none() => {
@@ -179,26 +178,26 @@ impl Session<'_> {
                     self.resynced(read).await
                 }
                 () = self.sink.closed() => Err(End::SinkClosed),
-                read = subscriber.read(), if queue.has_room() => match read {
-                    Ok(0) => Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() })),
+                read = subscriber.read(), if backlog.has_room() => match read {
+                    Ok(0) => Err(self.closed()),
                     Ok(_) => {
                         excused_at = Some(Instant::now());
-                        self.take_messages(&mut subscriber, &mut queue)
-                            .map(|()| self.hand_on_ready(&mut queue))
+                        self.take_messages(&mut subscriber, &mut backlog)
+                            .map(|()| self.hand_on_ready(&mut backlog))
                     }
                     // A reset is how a server that dropped a slow
                     // subscriber with output unsent often closes.
                     Err(error) => {
                         tracing::debug!(%error, "pub/sub connection lost");
-                        Err(self.failed(RedisError::StreamClosed { url: self.url.to_string() }))
+                        Err(self.closed())
                     }
                 },
-                permit = self.sink.reserve(), if !queue.is_empty() => match permit {
+                permit = self.sink.reserve(), if !backlog.is_empty() => match permit {
                     Ok(permit) => {
-                        if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
+                        if let Some(received) = backlog.pop().and_then(|waiting| self.decoded(&waiting)) {
                             permit.send(received);
                         }
-                        self.hand_on_ready(&mut queue);
+                        self.hand_on_ready(&mut backlog);
                         Ok(())
                     }
                     Err(_closed) => Err(End::SinkClosed),
@@ -214,8 +213,8 @@ impl Session<'_> {
         // What was read before the loss was received: it is not lost.
         if !matches!(end, End::SinkClosed) {
             // A malformed frame ends what can be read whole.
-            let _ = self.take_messages(&mut subscriber, &mut queue);
-            while let Some(waiting) = queue.pop() {
+            let _ = self.take_messages(&mut subscriber, &mut backlog);
+            while let Some(waiting) = backlog.pop() {
                 if let Some(received) = self.decoded(&waiting) {
                     send_received(self.sink, received).await?;
                 }
@@ -225,12 +224,12 @@ impl Session<'_> {
     }
 
     /// Moves every message the subscriber's buffer holds whole into the
-    /// queue, all stamped with the time they were read.
-    fn take_messages(&self, subscriber: &mut Subscriber, queue: &mut Backlog) -> Step<()> {
+    /// backlog, all stamped with the time they were read.
+    fn take_messages(&self, subscriber: &mut Subscriber, backlog: &mut Backlog) -> Step<()> {
         let at = Ts::now();
         loop {
             match subscriber.next_message() {
-                Ok(Some(message)) => queue.push(at, message.channel, message.payload),
+                Ok(Some(message)) => backlog.push(at, message.channel, message.payload),
                 Ok(None) => return Ok(()),
                 Err(failure) => return Err(self.subscriber_failed("a message", failure)),
             }
@@ -239,15 +238,15 @@ impl Session<'_> {
 
     /// Hands on queued messages, decoded, while the app's channel has room,
     /// up to a batch, without waiting.
-    fn hand_on_ready(&self, queue: &mut Backlog) {
+    fn hand_on_ready(&self, backlog: &mut Backlog) {
         for _ in 0..BATCH {
-            if queue.is_empty() {
+            if backlog.is_empty() {
                 break;
             }
             let Ok(permit) = self.sink.try_reserve() else {
                 break;
             };
-            if let Some(received) = queue.pop().and_then(|waiting| self.decoded(&waiting)) {
+            if let Some(received) = backlog.pop().and_then(|waiting| self.decoded(&waiting)) {
                 permit.send(received);
             }
         }
@@ -255,10 +254,10 @@ impl Session<'_> {
 
     /// How far behind the app is: what was read here and not handed on,
     /// plus what waits for it in the sink (`None` when nothing waits).
-    fn lag(&self, queue: &Backlog) -> Option<Lag> {
+    fn lag(&self, backlog: &Backlog) -> Option<Lag> {
         let in_sink = self.sink.max_capacity() - self.sink.capacity();
-        let waiting = u64::try_from(queue.len() + in_sink).unwrap_or(u64::MAX);
-        let oldest_ms = queue
+        let waiting = u64::try_from(backlog.len() + in_sink).unwrap_or(u64::MAX);
+        let oldest_ms = backlog
             .oldest()
             .map_or(0, |at| (Ts::now().millis() - at.millis()).max(0));
         (waiting > 0).then_some(Lag { waiting, oldest_ms })
@@ -285,8 +284,8 @@ impl Session<'_> {
 
     /// Opens the pub/sub connection and subscribes to one pattern per
     /// prefix; returns once the server has confirmed both.
-    async fn subscribe(&self) -> Step<(Subscriber, Pinger)> {
-        let (mut subscriber, pinger) = self
+    async fn subscribe(&self) -> Step<Subscriber> {
+        let mut subscriber = self
             .within(
                 "a connection",
                 Subscriber::connect(self.client.get_connection_info()),
@@ -294,10 +293,10 @@ impl Session<'_> {
             .await?
             .map_err(|failure| self.subscriber_failed("a connection", failure))?;
         let patterns = patterns(&self.config.names);
-        self.within("PSUBSCRIBE", subscriber.psubscribe(&pinger, &patterns))
+        self.within("PSUBSCRIBE", subscriber.psubscribe(&patterns))
             .await?
             .map_err(|failure| self.subscriber_failed("PSUBSCRIBE", failure))?;
-        Ok((subscriber, pinger))
+        Ok(subscriber)
     }
 
     async fn key_connection(&self) -> Step<MultiplexedConnection> {
@@ -366,6 +365,8 @@ impl Session<'_> {
 
     /// Decodes one message; channels outside the contract are ignored.
     fn decode(&self, channel: &[u8], payload: &[u8]) -> Option<Observation> {
+        // `from_utf8_lossy` walks the text by chunks even when it is valid:
+        // checked plainly first, as almost every channel is.
         let channel = match std::str::from_utf8(channel) {
             Ok(channel) => std::borrow::Cow::Borrowed(channel),
             Err(_) => String::from_utf8_lossy(channel),
@@ -405,6 +406,13 @@ impl Session<'_> {
 
     fn failed(&self, error: RedisError) -> End {
         End::Failed(error)
+    }
+
+    /// The pub/sub connection was lost: closed, reset, or refused a write.
+    fn closed(&self) -> End {
+        self.failed(RedisError::StreamClosed {
+            url: self.url.to_string(),
+        })
     }
 
     /// What the pub/sub connection's failure means, in the source's terms.

@@ -10,7 +10,6 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis::{ConnectionAddr, ConnectionInfo};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -61,21 +60,30 @@ pub(super) struct Message<'a> {
     pub payload: &'a [u8],
 }
 
-/// The reading side: owned by the session.
+/// The connection, owned by the session: it reads; its writing side is
+/// shared with the probes.
 pub(super) struct Subscriber {
     reader: Reader,
     buf: Vec<u8>,
     /// Where the frames not yet taken start in `buf`.
     start: usize,
+    writer: Arc<Mutex<WriteSide>>,
+    /// Answers to PING seen so far.
     pongs: watch::Sender<u64>,
 }
 
-/// The writing side, for the probes: sends PING and waits until the reader
-/// has seen its answer.
+struct WriteSide {
+    writer: Writer,
+    /// PINGs sent so far: counted with the writer held, so that the n-th
+    /// answer is the n-th PING's.
+    pings: u64,
+}
+
+/// For the probes: sends PING and waits until the reader has seen its
+/// answer.
 #[derive(Clone)]
 pub(super) struct Pinger {
-    writer: Arc<Mutex<Writer>>,
-    sent: Arc<AtomicU64>,
+    writer: Arc<Mutex<WriteSide>>,
     pongs: watch::Receiver<u64>,
 }
 
@@ -84,10 +92,10 @@ impl Pinger {
     /// after every message Redis sent before it, so it waits for the reader.
     pub async fn ping(&self) -> io::Result<()> {
         let number = {
-            let mut writer = self.writer.lock().await;
-            writer.write_all(b"*1\r\n$4\r\nPING\r\n").await?;
-            // Counted under the lock: the pings go out in this order.
-            self.sent.fetch_add(1, Ordering::Relaxed) + 1
+            let mut side = self.writer.lock().await;
+            side.writer.write_all(b"*1\r\n$4\r\nPING\r\n").await?;
+            side.pings += 1;
+            side.pings
         };
         let mut pongs = self.pongs.clone();
         pongs
@@ -101,7 +109,7 @@ impl Pinger {
 impl Subscriber {
     /// Connects and authenticates as `info` says (a database number means
     /// nothing to pub/sub).
-    pub async fn connect(info: &ConnectionInfo) -> Result<(Subscriber, Pinger), Failure> {
+    pub async fn connect(info: &ConnectionInfo) -> Result<Subscriber, Failure> {
         let io: Box<dyn Io> = match info.addr() {
             ConnectionAddr::Tcp(host, port) => {
                 let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
@@ -118,42 +126,41 @@ impl Subscriber {
             }
         };
         let (reader, writer) = tokio::io::split(io);
-        let (pongs, seen) = watch::channel(0);
         let mut subscriber = Subscriber {
             reader,
             buf: Vec::with_capacity(READ_CHUNK),
             start: 0,
-            pongs,
-        };
-        let pinger = Pinger {
-            writer: Arc::new(Mutex::new(writer)),
-            sent: Arc::new(AtomicU64::new(0)),
-            pongs: seen,
+            writer: Arc::new(Mutex::new(WriteSide { writer, pings: 0 })),
+            pongs: watch::channel(0).0,
         };
         let settings = info.redis_settings();
         if let Some(password) = settings.password() {
             let mut auth: Vec<&[u8]> = vec![b"AUTH"];
             auth.extend(settings.username().map(str::as_bytes));
             auth.push(password.as_bytes());
-            subscriber.command(&pinger, &auth).await?;
+            subscriber.command(&auth).await?;
             match subscriber.reply().await? {
                 Frame::One(Item::Simple(_)) => {}
                 other => return Err(refused("AUTH", &other)),
             }
         }
-        Ok((subscriber, pinger))
+        Ok(subscriber)
+    }
+
+    /// A handle for the probes.
+    pub fn pinger(&self) -> Pinger {
+        Pinger {
+            writer: self.writer.clone(),
+            pongs: self.pongs.subscribe(),
+        }
     }
 
     /// Subscribes to each pattern; returns once the server has confirmed
     /// them all.
-    pub async fn psubscribe(
-        &mut self,
-        pinger: &Pinger,
-        patterns: &[String],
-    ) -> Result<(), Failure> {
+    pub async fn psubscribe(&mut self, patterns: &[String]) -> Result<(), Failure> {
         let mut command: Vec<&[u8]> = vec![b"PSUBSCRIBE"];
         command.extend(patterns.iter().map(String::as_bytes));
-        self.command(pinger, &command).await?;
+        self.command(&command).await?;
         for pattern in patterns {
             let frame = self.reply().await?;
             match frame.items() {
@@ -218,10 +225,10 @@ impl Subscriber {
         }
     }
 
-    async fn command(&mut self, pinger: &Pinger, args: &[&[u8]]) -> io::Result<()> {
+    async fn command(&mut self, args: &[&[u8]]) -> io::Result<()> {
         let mut bytes = Vec::new();
         resp::command(&mut bytes, args);
-        pinger.writer.lock().await.write_all(&bytes).await
+        self.writer.lock().await.writer.write_all(&bytes).await
     }
 
     /// The next frame, read until it has arrived whole (at connect only:
