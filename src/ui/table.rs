@@ -67,11 +67,11 @@ pub(super) fn render(
         return;
     }
     let range = view.visible_range(usize::from(crate::layout::table_body_height(area)));
-    let visible = &view.rows()[range.clone()];
+    let visible = view.rows().range(range.clone());
     // Texts first, so that each column is as wide as what it shows now
     // (within its cap) and the narrow-terminal fit works on real widths.
     let texts: Vec<[Text<'_>; COLUMNS]> = visible
-        .iter()
+        .clone()
         .map(|row| {
             let record = state.record(&row.id);
             let mut cells = Column::ALL.map(|column| text(column, row, record, now));
@@ -119,25 +119,21 @@ pub(super) fn render(
     )
     .style(theme::title());
     let selected = view.selected_index();
-    let rows = visible
-        .iter()
-        .zip(texts)
-        .zip(range)
-        .map(|((row, texts), index)| {
-            let mut style = theme::row_style(row.worst);
-            if selected == Some(index) {
-                style = style.patch(theme::selected());
+    let rows = visible.zip(texts).zip(range).map(|((row, texts), index)| {
+        let mut style = theme::row_style(row.worst);
+        if selected == Some(index) {
+            style = style.patch(theme::selected());
+        }
+        let mut texts = texts.map(Some);
+        let cells = columns.iter().map(move |&c| {
+            let (mut text, cell_style) = texts[c as usize].take().unwrap_or_default();
+            if c == Column::Id {
+                text = tail(text, widths[c as usize]);
             }
-            let mut texts = texts.map(Some);
-            let cells = columns.iter().map(move |&c| {
-                let (mut text, cell_style) = texts[c as usize].take().unwrap_or_default();
-                if c == Column::Id {
-                    text = tail(text, widths[c as usize]);
-                }
-                Cell::from(text).style(cell_style.unwrap_or_default())
-            });
-            TableRow::new(cells.collect::<Vec<_>>()).style(style)
+            Cell::from(text).style(cell_style.unwrap_or_default())
         });
+        TableRow::new(cells.collect::<Vec<_>>()).style(style)
+    });
     Table::new(rows, constraints)
         .header(titles)
         .column_spacing(SPACING)

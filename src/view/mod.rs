@@ -20,6 +20,7 @@ pub mod sort;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 pub use column::Column;
@@ -126,7 +127,9 @@ pub fn status_label(record: &EvalRecord) -> Option<String> {
 /// The rows in display order, the selection and the scroll offset.
 #[derive(Clone, Debug, Default)]
 pub struct TableView {
-    rows: Vec<Row>,
+    /// A deque because new evaluations sort to the top: a change there
+    /// moves the rows above it, not the 100,000 below.
+    rows: VecDeque<Row>,
     /// The selected evaluation: followed by id across refreshes.
     selected: Option<EvalId>,
     /// Where `selected` sat after the last refresh or move; used to pick a
@@ -229,7 +232,7 @@ impl TableView {
     }
 
     /// All rows in display order.
-    pub fn rows(&self) -> &[Row] {
+    pub fn rows(&self) -> &VecDeque<Row> {
         &self.rows
     }
 

@@ -38,9 +38,9 @@ pub(super) struct Tracked {
     /// The sources' coverage and the settings the last refresh assessed
     /// against (with `now` left out).
     basis: Option<Basis>,
-    /// The rows' previous buffer, empty, kept for the next merge: a merge
-    /// into a new buffer of 100,000 rows each time made the allocator map
-    /// (and the kernel zero) fresh pages every refresh.
+    /// The last merge's buffer, empty, kept for the next one: a new
+    /// buffer each time made the allocator map (and the kernel zero) fresh
+    /// pages every refresh.
     spare_rows: Vec<Row>,
 }
 
@@ -115,7 +115,7 @@ impl TableView {
         }
         let order = self.sort;
         rows.sort_unstable_by(|a, b| sort::compare(order, a, b));
-        self.rows = rows;
+        self.rows = rows.into();
         self.finish(now);
     }
 
@@ -308,7 +308,10 @@ impl TableView {
     }
 
     /// Takes the `gone` rows out of the sorted rows and merges the `added`
-    /// ones in: one pass over the rows, no sort of them.
+    /// ones in: one pass, no sort of the rows, and only over the rows down
+    /// to the last one touched. Changes gather at the top (new evaluations
+    /// are newest, flagged ones come first), so at 100,000 rows a merge
+    /// mostly reads a few hundred.
     fn replace_rows(&mut self, gone: Vec<Row>, mut added: Vec<Row>) {
         if gone.is_empty() && added.is_empty() {
             return;
@@ -319,28 +322,38 @@ impl TableView {
             .filter_map(|probe| self.position_of_row(probe))
             .collect();
         drop.sort_unstable();
+        drop.dedup();
         added.sort_unstable_by(|a, b| sort::compare(order, a, b));
+        // Rows from here on stay as they are: past the last row taken out
+        // and past where the last new row goes.
+        let last_gone = drop.last().map_or(0, |&at| at + 1);
+        let last_added = added.last().map_or(0, |row| {
+            self.rows
+                .partition_point(|r| sort::compare(order, r, row) == Ordering::Less)
+        });
+        let touched = last_gone.max(last_added);
 
-        let mut old = std::mem::take(&mut self.rows);
-        let mut rows = std::mem::take(&mut self.tracked.spare_rows);
-        rows.clear();
-        rows.reserve(old.len() + added.len() - drop.len().min(old.len()));
+        let mut merged = std::mem::take(&mut self.tracked.spare_rows);
+        merged.clear();
+        merged.reserve(touched + added.len());
         let mut drop = drop.into_iter().peekable();
         let mut added = added.into_iter().peekable();
-        for (i, row) in old.drain(..).enumerate() {
+        for (i, row) in self.rows.drain(..touched).enumerate() {
             if drop.next_if_eq(&i).is_some() {
                 continue;
             }
             while let Some(new) =
                 added.next_if(|new| sort::compare(order, new, &row) == Ordering::Less)
             {
-                rows.push(new);
+                merged.push(new);
             }
-            rows.push(row);
+            merged.push(row);
         }
-        rows.extend(added);
-        self.rows = rows;
-        self.tracked.spare_rows = old;
+        merged.extend(added);
+        while let Some(row) = merged.pop() {
+            self.rows.push_front(row);
+        }
+        self.tracked.spare_rows = merged;
     }
 
     /// Where a shown row (or a stand-in for it) sits.
