@@ -219,13 +219,15 @@ impl<'a> Fields<'_, 'a> {
         }
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, String> {
+    /// A text field, borrowed from the payload where it can be: the
+    /// caller cleans it (a copy) or only measures it.
+    fn string(&self, name: &str) -> Result<Option<Cow<'_, str>>, String> {
         match self.get(name) {
             None => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.to_string())),
+            Some(Json::String(s)) => Ok(Some(Cow::Borrowed(s))),
             // Numbers and booleans are written as text by some services.
-            Some(Json::Number(n)) => Ok(Some(n.to_string())),
-            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
+            Some(Json::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
+            Some(Json::Bool(b)) => Ok(Some(Cow::Borrowed(if *b { "true" } else { "false" }))),
             Some(other) => Err(Self::wrong(name, "string", other)),
         }
     }

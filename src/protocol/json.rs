@@ -3,12 +3,18 @@
 //! kept in the order they came. `serde_json::Value` would allocate a string
 //! for every name and value and sort them into a map, which at Redis's
 //! rate cost more than everything evaltop then does with the message.
+//!
+//! The platform's payloads are read by [`reader`]; what it does not take
+//! (a float, a payload that is not JSON) is read by serde_json, whose
+//! answer stands.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
+
+mod reader;
 
 /// A JSON value as the decoder reads it.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +31,10 @@ pub(super) enum Json<'a> {
 
 impl<'a> Json<'a> {
     pub(super) fn parse(payload: &'a [u8]) -> serde_json::Result<Json<'a>> {
-        serde_json::from_slice(payload)
+        match reader::read(payload) {
+            Some(json) => Ok(json),
+            None => serde_json::from_slice(payload),
+        }
     }
 
     /// What kind of value it is, for a refusal's wording.
@@ -137,28 +146,46 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    /// The same payload read both ways: every field `Value` keeps (the
-    /// last of a name given twice), with the same type and value.
-    fn agrees(payload: &str) {
-        fn same(json: &Json, value: &Value) -> bool {
-            match (json, value) {
-                (Json::Null, Value::Null) | (Json::Array, Value::Array(_)) => true,
-                (Json::Bool(a), Value::Bool(b)) => a == b,
-                (Json::Number(a), Value::Number(b)) => a == b,
-                (Json::String(a), Value::String(b)) => a == b,
-                (Json::Object(fields), Value::Object(map)) => {
-                    map.len() <= fields.len()
-                        && map.iter().all(|(name, value)| {
-                            let last = fields.iter().rev().find(|(n, _)| n == name);
-                            last.is_some_and(|(_, json)| same(json, value))
-                        })
-                }
-                _ => false,
+    /// Whether `json` holds every field `value` keeps (the last of a name
+    /// given twice), with the same type and value.
+    fn same(json: &Json, value: &Value) -> bool {
+        match (json, value) {
+            (Json::Null, Value::Null) | (Json::Array, Value::Array(_)) => true,
+            (Json::Bool(a), Value::Bool(b)) => a == b,
+            (Json::Number(a), Value::Number(b)) => a == b,
+            (Json::String(a), Value::String(b)) => a == b,
+            (Json::Object(fields), Value::Object(map)) => {
+                map.len() <= fields.len()
+                    && map.iter().all(|(name, value)| {
+                        let last = fields.iter().rev().find(|(n, _)| n == name);
+                        last.is_some_and(|(_, json)| same(json, value))
+                    })
             }
+            _ => false,
         }
+    }
+
+    /// The same payload read both ways.
+    fn agrees(payload: &str) {
         let json = Json::parse(payload.as_bytes()).expect("valid JSON");
         let value: Value = serde_json::from_str(payload).expect("valid JSON");
         assert!(same(&json, &value), "{payload}: {json:?} vs {value:?}");
+    }
+
+    /// Whether a value has a number serde_json holds as a float (which the
+    /// reader leaves to it).
+    fn has_float(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.is_f64(),
+            Value::Array(items) => items.iter().any(has_float),
+            Value::Object(map) => map.values().any(has_float),
+            _ => false,
+        }
+    }
+
+    /// A byte that matters to JSON's grammar, or breaks UTF-8.
+    fn telling_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        proptest::sample::select(b"\"\\,:{}[]0-9eE.+ \tnu\x01\x7f\xff\xc3".to_vec())
     }
 
     proptest::proptest! {
@@ -170,6 +197,46 @@ mod tests {
         fn any_json_reads_as_serde_json_reads_it(value in crate::tests::cases::json_value()) {
             agrees(&value.to_string());
         }
+
+        /// The reader itself takes all of it but floats, and reads it as
+        /// serde_json does.
+        #[test]
+        fn the_reader_takes_what_has_no_float(value in crate::tests::cases::json_value()) {
+            let text = value.to_string();
+            match reader::read(text.as_bytes()) {
+                Some(json) => proptest::prop_assert!(same(&json, &value), "{text}: {json:?}"),
+                None => proptest::prop_assert!(has_float(&value), "{text} refused"),
+            }
+        }
+
+        /// Broken JSON: a byte changed, put in or cut, or the end cut off.
+        /// What the reader still takes, serde_json takes too, and reads the
+        /// same way.
+        #[test]
+        fn the_reader_takes_nothing_serde_json_refuses(
+            value in crate::tests::cases::json_value(),
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in telling_byte(),
+            edit in 0..4u8,
+        ) {
+            let mut bytes = value.to_string().into_bytes();
+            let i = at.index(bytes.len() + 1);
+            match edit {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                2 if i < bytes.len() => { bytes.remove(i); }
+                _ => bytes.truncate(i),
+            }
+            if let Some(json) = reader::read(&bytes) {
+                let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    proptest::test_runner::TestCaseError::fail(format!(
+                        "{:?} read, but serde_json: {e}",
+                        String::from_utf8_lossy(&bytes)
+                    ))
+                })?;
+                proptest::prop_assert!(same(&json, &value));
+            }
+        }
     }
 
     #[test]
@@ -179,6 +246,8 @@ mod tests {
             r#"{"eval_id":"e\u00e9\n","x":null,"n":1.5e3,"big":18446744073709551615}"#,
             r#"{"metadata":{"timeout":"30","failed_at":"2025-07-06T00:55:15Z"},"tags":[1,[2],{"a":3}]}"#,
             r#"{"a":1,"a":"two"}"#,
+            r#" { "esc" : "\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00" , "n" : -9223372036854775808 } "#,
+            r#"{"zero":0,"neg":-1,"max":18446744073709551615,"t":true,"f":false}"#,
             r#"[1,2]"#,
             r#""text""#,
             r#"12"#,
@@ -186,6 +255,37 @@ mod tests {
         ] {
             agrees(payload);
         }
+    }
+
+    #[test]
+    fn the_reader_leaves_floats_and_oddities_to_serde_json() {
+        for payload in [
+            r#"{"escaped":"\u00e9\ud83d\ude00","n":-9223372036854775808}"#,
+            r#"{"eval_id":"e1","status":"running","timeout":30,"exit_code":-1}"#,
+            r#"[{"a":[null,true,false,"x"]},{}]"#,
+        ] {
+            assert!(reader::read(payload.as_bytes()).is_some(), "{payload}");
+        }
+        for payload in [
+            "1.5",
+            "1e3",
+            "-0",
+            "01",
+            "18446744073709551616",
+            "-9223372036854775809",
+            r#""\ud83d""#,
+            r#""\ude00""#,
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            "[1 2]",
+            "tru",
+            "\"tab\tinside\"",
+            "{} {}",
+            "",
+        ] {
+            assert!(reader::read(payload.as_bytes()).is_none(), "{payload}");
+        }
+        assert!(reader::read(b"\"\xff\"").is_none());
     }
 
     #[test]
