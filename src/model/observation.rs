@@ -17,7 +17,9 @@ pub type EvalId = Arc<str>;
 /// (twice, with the table's refresh); foldhash is several times faster
 /// than the default SipHash on ids of this length, and is seeded per map,
 /// so ids chosen to collide are no cheaper to find than by chance.
-pub type IdMap<V> = std::collections::HashMap<EvalId, V, foldhash::fast::RandomState>;
+/// hashbrown's map (std's, with its whole API) finds or creates an entry
+/// by a borrowed id in one lookup.
+pub type IdMap<V> = hashbrown::HashMap<EvalId, V, foldhash::fast::RandomState>;
 
 /// Docker's short form of a container id: its first 12 characters. The id
 /// may come from a payload rather than from Docker, so it is cut on a

@@ -292,15 +292,13 @@ impl State {
 
     /// The record for `eval_id`, created on first sight, counted as changed.
     pub(crate) fn record_mut(&mut self, eval_id: &str, now: Ts) -> &mut EvalRecord {
-        match self.evals.get_key_value(eval_id) {
-            Some((id, _)) => self.changes.record(id),
-            None => {
-                let id = EvalId::from(eval_id);
-                self.changes.record(&id);
-                self.evals.insert(id, Box::new(EvalRecord::new(now)));
-            }
-        }
-        self.evals.get_mut(eval_id).expect("inserted above")
+        let entry = match self.evals.entry_ref(eval_id) {
+            hashbrown::hash_map::EntryRef::Occupied(entry) => entry,
+            hashbrown::hash_map::EntryRef::Vacant(entry) => entry
+                .insert_entry_with_key(EvalId::from(eval_id), Box::new(EvalRecord::new(now))),
+        };
+        self.changes.record(entry.key());
+        entry.into_mut()
     }
 
     /// The record for `eval_id`, if tracked.
@@ -310,9 +308,9 @@ impl State {
 
     /// The record for `eval_id` if there is one, counted as changed.
     pub(crate) fn existing_mut(&mut self, eval_id: &str) -> Option<&mut EvalRecord> {
-        let (id, _) = self.evals.get_key_value(eval_id)?;
+        let (id, record) = self.evals.get_key_value_mut(eval_id)?;
         self.changes.record(id);
-        self.evals.get_mut(eval_id).map(|record| &mut **record)
+        Some(&mut **record)
     }
 
     /// Counts `id` as changed (by a pass over many records).
