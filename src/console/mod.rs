@@ -399,7 +399,10 @@ impl Console {
     /// Applies an observation: the events pane, the model, and the open
     /// live log.
     pub fn observe(&mut self, received: Received) {
-        self.views.events.push(received.at, &received.observation);
+        let state = &self.state;
+        self.views
+            .events
+            .push_with(received.at, &received.observation, |id| state.id_of(id));
         if let (Screen::Logs(logs), Observation::RedisLog(message)) =
             (&mut self.views.screen, &received.observation)
             && *logs.eval_id == *message.eval_id

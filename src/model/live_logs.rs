@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+use hashbrown::hash_map::EntryRef;
+
 use super::observation::{EvalId, IdMap};
 use super::time::Ts;
 
@@ -164,14 +166,17 @@ impl LiveLogs {
     /// `content` is kept without a copy (its spare capacity trimmed, so
     /// that the bounds count what is held).
     pub fn push(&mut self, eval_id: &str, at: Ts, content: impl Into<String>, is_heartbeat: bool) {
-        let id = match self.logs.get_key_value(eval_id) {
-            Some((id, _)) => id.clone(),
-            None => EvalId::from(eval_id),
+        let entry = match self.logs.entry_ref(eval_id) {
+            EntryRef::Occupied(entry) => entry,
+            EntryRef::Vacant(entry) => {
+                entry.insert_entry_with_key(EvalId::from(eval_id), LiveLog::default())
+            }
         };
+        let id = entry.key().clone();
+        let log = entry.into_mut();
         // Room for content in one evaluation's bound, beside one
         // message's overhead.
         let room = self.limits.per_eval_bytes.saturating_sub(MESSAGE_OVERHEAD);
-        let log = self.logs.entry(id.clone()).or_default();
         log.last_at = Some(log.last_at.map_or(at, |last| last.max(at)));
         if is_heartbeat {
             log.heartbeats += 1;

@@ -294,11 +294,18 @@ impl State {
     pub(crate) fn record_mut(&mut self, eval_id: &str, now: Ts) -> &mut EvalRecord {
         let entry = match self.evals.entry_ref(eval_id) {
             hashbrown::hash_map::EntryRef::Occupied(entry) => entry,
-            hashbrown::hash_map::EntryRef::Vacant(entry) => entry
-                .insert_entry_with_key(EvalId::from(eval_id), Box::new(EvalRecord::new(now))),
+            hashbrown::hash_map::EntryRef::Vacant(entry) => {
+                entry.insert_entry_with_key(EvalId::from(eval_id), Box::new(EvalRecord::new(now)))
+            }
         };
         self.changes.record(entry.key());
         entry.into_mut()
+    }
+
+    /// The id as the state keeps it, if `eval_id` is tracked: a handle to
+    /// share, not a copy.
+    pub fn id_of(&self, eval_id: &str) -> Option<EvalId> {
+        self.evals.get_key_value(eval_id).map(|(id, _)| id.clone())
     }
 
     /// The record for `eval_id`, if tracked.

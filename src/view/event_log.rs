@@ -138,6 +138,18 @@ impl EventLog {
     /// Summarises `observation`, received at `at`. Call it before
     /// `State::apply`, which takes the observation.
     pub fn push(&mut self, at: Ts, observation: &Observation) {
+        self.push_with(at, observation, |_| None);
+    }
+
+    /// Like [`EventLog::push`], with `known` to find the evaluation's id
+    /// where one is kept already (the state's): at Redis's rate, a copy
+    /// of each id was a third of the pane's cost.
+    pub fn push_with(
+        &mut self,
+        at: Ts,
+        observation: &Observation,
+        known: impl Fn(&str) -> Option<EvalId>,
+    ) {
         // A liveness probe answers every second: the header shows it, the
         // log would drown in it.
         if matches!(
@@ -157,7 +169,9 @@ impl EventLog {
             }
         };
         let eval_id = eval_id.filter(|id| !id.is_empty()).map(|id| {
-            if id.chars().any(char::is_control) {
+            if let Some(known) = known(id) {
+                known
+            } else if id.chars().any(char::is_control) {
                 EvalId::from(clean_line(id))
             } else {
                 EvalId::from(id)

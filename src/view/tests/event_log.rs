@@ -172,3 +172,22 @@ fn the_event_log_is_bounded_and_scrolls_without_drifting() {
     assert_eq!(log.scroll(), 0);
     assert_eq!(ats(&log, 0), Vec::<i64>::new());
 }
+
+/// An id the state keeps already is shared with it, not copied; one it
+/// does not keep is copied as it came.
+#[test]
+fn a_known_id_is_shared_with_its_keeper() {
+    let kept = crate::model::EvalId::from("eval_1");
+    let mut log = EventLog::default();
+    log.push_with(NOW, &docker_event(ContainerAction::Die, Some(1)), |id| {
+        (id == "eval_1").then(|| kept.clone())
+    });
+    log.push_with(NOW, &docker_event(ContainerAction::Die, Some(1)), |_| None);
+    let ids: Vec<_> = log
+        .lines()
+        .map(|l| l.eval_id.clone().expect("an id"))
+        .collect();
+    assert!(std::sync::Arc::ptr_eq(&ids[0], &kept));
+    assert!(!std::sync::Arc::ptr_eq(&ids[1], &kept));
+    assert_eq!(*ids[1], *kept);
+}
