@@ -25,7 +25,8 @@ const MAX_DEPTH: usize = 64;
 pub(super) fn read(payload: &[u8]) -> Option<Json<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let mut reader = Reader { text, at: 0 };
-    let value = reader.value(0)?;
+    let mut value = Json::Null;
+    reader.value(0, &mut value)?;
     reader.skip_space();
     (reader.at == text.len()).then_some(value)
 }
@@ -66,18 +67,21 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn value(&mut self, depth: usize) -> Option<Json<'a>> {
+    /// Reads a value into `slot`, where it is to be kept: building it
+    /// here and moving it there cost more than reading it.
+    fn value(&mut self, depth: usize, slot: &mut Json<'a>) -> Option<()> {
         self.skip_space();
-        match self.peek()? {
-            b'{' => self.object(depth + 1),
-            b'[' => self.array(depth + 1),
-            b'"' => self.string().map(Json::String),
-            b't' => self.literal("true", Json::Bool(true)),
-            b'f' => self.literal("false", Json::Bool(false)),
-            b'n' => self.literal("null", Json::Null),
-            b'-' | b'0'..=b'9' => self.number().map(Json::Number),
-            _ => None,
-        }
+        *slot = match self.peek()? {
+            b'{' => self.object(depth + 1)?,
+            b'[' => self.array(depth + 1)?,
+            b'"' => Json::String(self.string()?),
+            b't' => self.literal("true", Json::Bool(true))?,
+            b'f' => self.literal("false", Json::Bool(false))?,
+            b'n' => self.literal("null", Json::Null)?,
+            b'-' | b'0'..=b'9' => Json::Number(self.number()?),
+            _ => return None,
+        };
+        Some(())
     }
 
     fn object(&mut self, depth: usize) -> Option<Json<'a>> {
@@ -98,7 +102,9 @@ impl<'a> Reader<'a> {
             }
             let name = self.string()?;
             self.expect(b':')?;
-            fields.push((name, self.value(depth)?));
+            fields.push((name, Json::Null));
+            let (_, slot) = fields.last_mut()?;
+            self.value(depth, slot)?;
             self.skip_space();
             match self.peek()? {
                 b',' => self.at += 1,
@@ -122,8 +128,9 @@ impl<'a> Reader<'a> {
             self.at += 1;
             return Some(Json::Array);
         }
+        let mut element = Json::Null;
         loop {
-            self.value(depth)?;
+            self.value(depth, &mut element)?;
             self.skip_space();
             match self.peek()? {
                 b',' => self.at += 1,
