@@ -223,12 +223,24 @@ impl Session<'_> {
         Err(end)
     }
 
-    /// Moves every message the subscriber's buffer holds whole into the
-    /// backlog, all stamped with the time they were read.
+    /// Takes every message the subscriber's buffer holds whole, all
+    /// stamped with the time they were read: straight to the app while
+    /// nothing waits before them and it has room, else into the backlog.
     fn take_messages(&self, subscriber: &mut Subscriber, backlog: &mut Backlog) -> Step<()> {
         let at = Ts::now();
         loop {
             match subscriber.next_message() {
+                // Nothing waits before it and the app has room: handed on
+                // from the read buffer, without a copy into the backlog.
+                Ok(Some(message)) if backlog.is_empty() => match self.sink.try_reserve() {
+                    Ok(permit) => {
+                        if let Some(observation) = self.decode(message.channel, message.payload)
+                        {
+                            permit.send(Received { at, observation });
+                        }
+                    }
+                    Err(_) => backlog.push(at, message.channel, message.payload),
+                },
                 Ok(Some(message)) => backlog.push(at, message.channel, message.payload),
                 Ok(None) => return Ok(()),
                 Err(failure) => return Err(self.subscriber_failed("a message", failure)),
