@@ -105,9 +105,9 @@ pub async fn run(
             console.refresh_if_needed(now);
             last_refresh = Instant::now();
             refresh_every = MIN_REFRESH_INTERVAL.max((last_refresh - started) * REFRESH_SHARE);
-            draw(&mut terminal, &mut console, now)?;
-            last_draw = Instant::now();
-            redraw = false;
+            // Shown by the next frame, within the frame interval: a frame
+            // of its own would draw more than 60 a second under a flood.
+            redraw = true;
         }
         let refresh_at = last_refresh + refresh_every;
         let draw_at = last_draw + FRAME_INTERVAL;
