@@ -35,10 +35,10 @@ const REFRESH_SHARE: u32 = 9;
 /// at most this long for its frame.
 const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// After applying what has arrived, the loop lets more gather this long
-/// before it takes it: under a flood it then wakes at most a thousand
+/// before it takes it: under a flood it then wakes at most 500
 /// times a second, with batches, rather than once per read of a socket. A
 /// death waits at most this much longer.
-const GATHER: Duration = Duration::from_millis(1);
+const GATHER: Duration = Duration::from_millis(2);
 
 /// Restores the terminal however the loop ends (errors included; panics
 /// are covered by ratatui's panic hook).
