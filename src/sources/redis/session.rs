@@ -234,8 +234,7 @@ impl Session<'_> {
                 // from the read buffer, without a copy into the backlog.
                 Ok(Some(message)) if backlog.is_empty() => match self.sink.try_reserve() {
                     Ok(permit) => {
-                        if let Some(observation) = self.decode(message.channel, message.payload)
-                        {
+                        if let Some(observation) = self.decode(message.channel, message.payload) {
                             permit.send(Received { at, observation });
                         }
                     }
