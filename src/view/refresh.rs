@@ -141,12 +141,15 @@ impl TableView {
         let mut added = Vec::new();
         for id in ids {
             let (old, queued) = self.forget(&id);
-            // A record that is gone is no longer tracked: its queued
-            // deadline is skipped when it comes up.
-            let new = state
-                .evals
-                .get_key_value(&id)
-                .and_then(|(id, record)| self.look(state, id, record, &ctx, queued));
+            let new = match state.evals.get_key_value(&id) {
+                Some((id, record)) => self.look(state, id, record, &ctx, queued),
+                // A record that is gone is no longer tracked: its queued
+                // deadline is skipped when it comes up.
+                None => {
+                    self.tracked.entries.remove(&id);
+                    None
+                }
+            };
             match (old, new) {
                 // Most changes (a log line, a heartbeat) leave a row where
                 // it was: only its flags are replaced.
@@ -268,13 +271,22 @@ impl TableView {
             }
             (q, None) => q,
         };
-        tracked.entries.insert(id.clone(), entry);
+        // Replaced in place rather than removed and inserted again: a
+        // removal may leave a tombstone, and enough of them make hashbrown
+        // rehash every entry.
+        match tracked.entries.get_mut(id) {
+            Some(slot) => *slot = entry,
+            None => {
+                tracked.entries.insert(id.clone(), entry);
+            }
+        }
     }
 
-    /// Takes `id` out of the counts and the tracking; returns a stand-in
-    /// for its row if it was shown, and its queued deadline.
+    /// Takes `id` out of the counts; returns a stand-in for its row if it
+    /// was shown, and its queued deadline. Its entry stays, to be replaced
+    /// by [`TableView::track`] or removed by the caller.
     fn forget(&mut self, id: &EvalId) -> (Option<Row>, Option<Ts>) {
-        let Some(entry) = self.tracked.entries.remove(id) else {
+        let Some(entry) = self.tracked.entries.get(id) else {
             return (None, None);
         };
         match entry.tally {
